@@ -1,0 +1,71 @@
+import { Hono } from "hono";
+import type { Config } from "./config.js";
+import type { Database } from "./db/database.js";
+import type { Logger } from "./logger.js";
+
+export interface AppDependencies {
+  config: Config;
+  db: Database;
+  logger: Logger;
+}
+
+export interface App {
+  /** The whole service as a fetch handler: what the HTTP server and the tests call. */
+  fetch(request: Request): Promise<Response>;
+  /** From now on /readyz says 503, so that load balancers stop sending traffic. */
+  drain(): void;
+}
+
+/** The HTTP surface: routing, request logs and health. No business logic here. */
+export function createApp({ db, logger }: AppDependencies): App {
+  let draining = false;
+  const app = new Hono();
+
+  app.use(async (c, next) => {
+    const started = performance.now();
+    const requestId = c.req.header("x-request-id") ?? crypto.randomUUID();
+    await next();
+    c.header("x-request-id", requestId);
+    const status = c.res.status;
+    const line = {
+      requestId,
+      method: c.req.method,
+      path: c.req.path,
+      status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    };
+    const message = `${line.method} ${line.path} ${status} ${line.ms}ms`;
+    if (status >= 500) logger.error(line, message);
+    else logger.info(line, message);
+  });
+
+  // Liveness: the process answers. Never touches the database, so a database
+  // outage does not get the process restarted.
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+
+  // Readiness: this instance can serve traffic now.
+  app.get("/readyz", async (c) => {
+    if (draining) return c.json({ status: "shutting_down" }, 503, { "Retry-After": "5" });
+    const readiness = await db.readiness();
+    const ready = readiness.database === "ok" && readiness.migrations === "ok";
+    return ready
+      ? c.json({ status: "ready", ...readiness })
+      : c.json({ status: "not_ready", ...readiness }, 503, { "Retry-After": "5" });
+  });
+
+  app.notFound((c) =>
+    c.json({ error: { code: "NOT_FOUND", message: `No route for ${c.req.method} ${c.req.path}.` } }, 404),
+  );
+
+  app.onError((error, c) => {
+    logger.error({ err: error, path: c.req.path }, "unhandled error");
+    return c.json({ error: { code: "INTERNAL", message: "Unexpected error." } }, 500);
+  });
+
+  return {
+    fetch: async (request) => app.fetch(request),
+    drain: () => {
+      draining = true;
+    },
+  };
+}

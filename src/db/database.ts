@@ -1,0 +1,158 @@
+import { mkdir, readdir } from "node:fs/promises";
+import { PGlite } from "@electric-sql/pglite";
+import { neonConfig } from "@neondatabase/serverless";
+import { PrismaNeon } from "@prisma/adapter-neon";
+import { PrismaPg } from "@prisma/adapter-pg";
+import type { SqlDriverAdapterFactory, SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import pg from "pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { WebSocket } from "ws";
+import type { DatabaseConfig } from "../config.js";
+import { PrismaClient } from "../generated/prisma/client.js";
+import { applyMigrations, migrationsDir } from "./schema-engine.js";
+
+export type DatabaseKind = DatabaseConfig["kind"];
+
+export interface Readiness {
+  database: "ok" | "unreachable";
+  migrations: "ok" | "pending" | "unknown";
+}
+
+/** A connected Prisma client and what the service needs to run it. */
+export interface Database {
+  readonly kind: DatabaseKind;
+  readonly prisma: PrismaClient;
+  /** Applies pending migrations; returns the names of those applied. */
+  migrate(): Promise<string[]>;
+  /** Cheap enough for a readiness probe: one round trip. */
+  readiness(): Promise<Readiness>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** An already open PGlite (tests load a prepared one); otherwise one is opened from config. */
+  pglite?: PGlite;
+  /** Called with each SQL statement Prisma sends (statement counting in tests and benchmarks). */
+  onQuery?: (sql: string) => void;
+  /** Called when an idle pooled connection fails (the pool replaces it). */
+  onPoolError?: (error: Error) => void;
+}
+
+export async function openDatabase(config: DatabaseConfig, options: OpenOptions = {}): Promise<Database> {
+  const driver = await openDriver(config, options);
+  const prisma = new PrismaClient({
+    adapter: driver.adapter,
+    log: options.onQuery ? [{ emit: "event", level: "query" }] : [],
+  });
+  const { onQuery } = options;
+  if (onQuery) prisma.$on("query", (event) => onQuery(event.query));
+  // Read once: the names of the migrations this build expects to be applied.
+  const expected = await migrationNames();
+
+  return {
+    kind: config.kind,
+    prisma,
+    migrate: () => applyMigrations(driver.migrationAdapter()),
+    async readiness() {
+      try {
+        const [table] = await prisma.$queryRaw<{ present: boolean }[]>`
+          SELECT to_regclass('_prisma_migrations') IS NOT NULL AS present`;
+        if (!table?.present) return { database: "ok", migrations: "pending" };
+        const [row] = await prisma.$queryRaw<{ applied: number }[]>`
+          SELECT count(*)::int AS applied FROM _prisma_migrations
+          WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL AND migration_name = ANY(${expected})`;
+        return { database: "ok", migrations: row?.applied === expected.length ? "ok" : "pending" };
+      } catch {
+        return { database: "unreachable", migrations: "unknown" };
+      }
+    },
+    async close() {
+      await prisma.$disconnect();
+      await driver.close();
+    },
+  };
+}
+
+interface Driver {
+  adapter: SqlDriverAdapterFactory;
+  /** A fresh adapter for the schema engine, which may dispose what it is given. */
+  migrationAdapter(): SqlMigrationAwareDriverAdapterFactory;
+  close(): Promise<void>;
+}
+
+async function openDriver(config: DatabaseConfig, options: OpenOptions): Promise<Driver> {
+  switch (config.kind) {
+    case "pglite": {
+      const owned = options.pglite === undefined;
+      if (owned && !config.dataDir.startsWith("memory://")) await mkdir(config.dataDir, { recursive: true });
+      const pglite = options.pglite ?? (await PGlite.create(config.dataDir));
+      return {
+        adapter: new PrismaPGlite(pglite),
+        migrationAdapter: () => new PrismaPGlite(pglite),
+        close: async () => {
+          if (owned) await pglite.close();
+        },
+      };
+    }
+    case "postgres": {
+      const pool = new pg.Pool(poolConfig(config));
+      return {
+        adapter: new PrismaPg(pool, options.onPoolError ? { onPoolError: options.onPoolError } : undefined),
+        migrationAdapter: () => new PrismaPg({ connectionString: config.url, max: 1 }),
+        close: () => pool.end(),
+      };
+    }
+    case "neon": {
+      // Neon's driver speaks the Postgres protocol over a WebSocket. Node 20
+      // has no global WebSocket, so hand it `ws`.
+      neonConfig.webSocketConstructor = WebSocket;
+      const proxy = config.webSocketProxy;
+      if (proxy !== undefined) {
+        // Neon's local-development setup: a plain-ws proxy in front of an
+        // ordinary PostgreSQL, which does its own (non-pipelined) auth.
+        neonConfig.wsProxy = () => proxy;
+        neonConfig.useSecureWebSocket = false;
+        neonConfig.pipelineTLS = false;
+        neonConfig.pipelineConnect = false;
+      }
+      return {
+        // The adapter owns its pool and ends it on $disconnect.
+        adapter: new PrismaNeon(
+          poolConfig(config),
+          options.onPoolError ? { onPoolError: options.onPoolError } : undefined,
+        ),
+        // The Neon adapter cannot run migration scripts; Neon also accepts
+        // direct TCP connections, which is what migrations use.
+        migrationAdapter: () => new PrismaPg({ connectionString: config.url, max: 1 }),
+        close: async () => {},
+      };
+    }
+  }
+}
+
+/**
+ * node-postgres has no separate "overflow": `max` is the ceiling and idle
+ * connections above need are closed after `idleTimeoutMillis`, which is what
+ * SQLAlchemy's pool_size + max_overflow amounts to. Broken idle connections
+ * are evicted on their 'error' event and TCP keepalive finds dead peers, which
+ * stands in for pre-ping without its extra round trip per checkout.
+ */
+function poolConfig(config: Extract<DatabaseConfig, { url: string }>): pg.PoolConfig {
+  return {
+    connectionString: config.url,
+    max: config.poolMax,
+    connectionTimeoutMillis: config.connectTimeoutMs,
+    idleTimeoutMillis: config.idleTimeoutMs,
+    keepAlive: true,
+    application_name: "tasks-api",
+    ...(config.statementTimeoutMs > 0 ? { statement_timeout: config.statementTimeoutMs } : {}),
+  };
+}
+
+async function migrationNames(): Promise<string[]> {
+  const entries = await readdir(migrationsDir, { withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
+}

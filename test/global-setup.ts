@@ -1,0 +1,16 @@
+import type { TestProject } from "vitest/node";
+import { prepareTemplate } from "./helpers/template.js";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** A dump of a migrated PGlite, or the name of a migrated PostgreSQL template database. */
+    template: { kind: "pglite"; dumpPath: string } | { kind: "postgres"; url: string; database: string };
+  }
+}
+
+/** Migrates one database for the whole run; each test file starts from a copy of it. */
+export default async function setup(project: TestProject) {
+  const { template, dispose } = await prepareTemplate(process.env.TEST_DATABASE_URL);
+  project.provide("template", template);
+  return dispose;
+}

@@ -1,0 +1,47 @@
+import { type App, createApp } from "../../src/app.js";
+import { type Config, loadConfig } from "../../src/config.js";
+import { type Database, openDatabase } from "../../src/db/database.js";
+import { createLogger } from "../../src/logger.js";
+import { createTestDatabase, openOptions, type TestDatabase } from "./database.js";
+
+export interface TestApp {
+  app: App;
+  config: Config;
+  db: Database;
+  database: TestDatabase;
+  /** Every SQL statement Prisma sent, in order; clear it with `queries.length = 0`. */
+  queries: string[];
+  /** Calls the app like an HTTP client would: `request("/healthz")`. */
+  request(path: string, init?: RequestInit): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/**
+ * The whole service on a fresh database, without a port: requests go through
+ * the same fetch handler the HTTP server uses.
+ */
+export async function startTestApp(
+  env: Record<string, string> = {},
+  existing?: TestDatabase,
+): Promise<TestApp> {
+  const database = existing ?? (await createTestDatabase());
+  const config: Config = {
+    ...loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", ...env }),
+    database: database.config,
+  };
+  const queries: string[] = [];
+  const db = await openDatabase(database.config, openOptions(database, { onQuery: (sql) => queries.push(sql) }));
+  const app = createApp({ config, db, logger: createLogger(config) });
+  return {
+    app,
+    config,
+    db,
+    database,
+    queries,
+    request: (path, init) => app.fetch(new Request(new URL(path, "http://tasks.test"), init)),
+    async close() {
+      await db.close();
+      if (!existing) await database.drop();
+    },
+  };
+}

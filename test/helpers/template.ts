@@ -1,0 +1,57 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import type { ProvidedContext } from "vitest";
+import { applyMigrations } from "../../src/db/schema-engine.js";
+
+export type Template = ProvidedContext["template"];
+
+export async function prepareTemplate(
+  testDatabaseUrl: string | undefined,
+): Promise<{ template: Template; dispose(): Promise<void> }> {
+  if (testDatabaseUrl === undefined || testDatabaseUrl === "") {
+    const pglite = await PGlite.create("memory://");
+    await applyMigrations(new PrismaPGlite(pglite));
+    const dump = await pglite.dumpDataDir("none");
+    await pglite.close();
+    const dir = await mkdtemp(path.join(tmpdir(), "tasks-api-test-"));
+    const dumpPath = path.join(dir, "template.tar");
+    await writeFile(dumpPath, Buffer.from(await dump.arrayBuffer()));
+    return { template: { kind: "pglite", dumpPath }, dispose: () => rm(dir, { recursive: true, force: true }) };
+  }
+
+  const database = `tasks_api_template_${process.pid}`;
+  await admin(testDatabaseUrl, async (client) => {
+    await client.query(`DROP DATABASE IF EXISTS ${database}`);
+    await client.query(`CREATE DATABASE ${database}`);
+  });
+  const url = withDatabase(testDatabaseUrl, database);
+  await applyMigrations(new PrismaPg({ connectionString: url, max: 1 }));
+  return {
+    template: { kind: "postgres", url: testDatabaseUrl, database },
+    dispose: () =>
+      admin(testDatabaseUrl, async (client) => {
+        await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      }),
+  };
+}
+
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+export async function admin<T>(url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await run(client);
+  } finally {
+    await client.end();
+  }
+}
