@@ -2,7 +2,7 @@
 -- language cannot express CHECK constraints, so this draft migration (from
 -- `npm run db:migration -- task_checks --draft`) was completed by hand.
 
--- A title is never blank; VARCHAR(200) already caps its length.
+-- A title is never blank (VARCHAR(200) already caps its length).
 ALTER TABLE "tasks" ADD CONSTRAINT "tasks_title_not_blank" CHECK (btrim("title") <> '');
 
 -- completed_at is set exactly when the task is completed.
