@@ -98,7 +98,7 @@ async function openDriver(config: DatabaseConfig, options: OpenOptions): Promise
       const pool = new pg.Pool(poolConfig(config));
       return {
         adapter: new PrismaPg(pool, options.onPoolError ? { onPoolError: options.onPoolError } : undefined),
-        migrationAdapter: () => new PrismaPg({ connectionString: config.url, max: 1 }),
+        migrationAdapter: () => migrationAdapter(config.url),
         close: () => pool.end(),
       };
     }
@@ -123,7 +123,7 @@ async function openDriver(config: DatabaseConfig, options: OpenOptions): Promise
         ),
         // The Neon adapter cannot run migration scripts; Neon also accepts
         // direct TCP connections, which is what migrations use.
-        migrationAdapter: () => new PrismaPg({ connectionString: config.url, max: 1 }),
+        migrationAdapter: () => migrationAdapter(config.url),
         close: async () => {},
       };
     }
@@ -147,6 +147,14 @@ function poolConfig(config: Extract<DatabaseConfig, { url: string }>): pg.PoolCo
     application_name: "tasks-api",
     ...(config.statementTimeoutMs > 0 ? { statement_timeout: config.statementTimeoutMs } : {}),
   };
+}
+
+/**
+ * The schema engine's connection to PostgreSQL, for applying migrations.
+ * (Diffs, which need a shadow database, run on PGlite: see schema-engine.ts.)
+ */
+export function migrationAdapter(url: string): PrismaPg {
+  return new PrismaPg({ connectionString: url, max: 1 });
 }
 
 async function migrationNames(): Promise<string[]> {

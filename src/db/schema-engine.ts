@@ -4,6 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   bindMigrationAwareSqlAdapterFactory,
+  type SqlDriverAdapter,
   type SqlMigrationAwareDriverAdapterFactory,
 } from "@prisma/driver-adapter-utils";
 import type { MigrationList, SchemaEngine, SchemaFilter } from "@prisma/schema-engine-wasm";
@@ -57,15 +58,30 @@ async function withEngine<T>(
 ): Promise<T> {
   const { SchemaEngine } = await loadEngineModule();
   const schema = await readFile(schemaPath, "utf8");
+  // The engine does not close the connections it opens, and on PostgreSQL
+  // one of them holds the migration advisory lock: close them all when done,
+  // or the next run waits for that lock.
+  const opened: SqlDriverAdapter[] = [];
+  const tracked: SqlMigrationAwareDriverAdapterFactory = {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    connect: async () => track(await factory.connect()),
+    connectToShadowDb: async () => track(await factory.connectToShadowDb()),
+  };
+  const track = (adapter: SqlDriverAdapter) => {
+    opened.push(adapter);
+    return adapter;
+  };
   const engine = await SchemaEngine.new(
     { datamodels: [[schemaPath, schema]] },
     () => {},
-    bindMigrationAwareSqlAdapterFactory(factory),
+    bindMigrationAwareSqlAdapterFactory(tracked),
   );
   try {
     return await run(engine, schema);
   } finally {
     engine.free();
+    await Promise.all(opened.map((adapter) => adapter.dispose()));
   }
 }
 
@@ -110,7 +126,9 @@ export async function applyMigrations(
 /**
  * The SQL that would take a database holding the committed migrations to the
  * state schema.prisma describes. Replays the migrations on a shadow database
- * obtained from the adapter. An empty string means no drift.
+ * obtained from the adapter: use PGlite's (an in-memory database), since the
+ * pg adapter cannot read some catalog types the engine introspects. An empty
+ * string means no drift.
  */
 export async function diffMigrationsToSchema(
   factory: SqlMigrationAwareDriverAdapterFactory,

@@ -20,10 +20,7 @@ export interface TestApp {
  * The whole service on a fresh database, without a port: requests go through
  * the same fetch handler the HTTP server uses.
  */
-export async function startTestApp(
-  env: Record<string, string> = {},
-  existing?: TestDatabase,
-): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, existing?: TestDatabase): Promise<TestApp> {
   const database = existing ?? (await createTestDatabase());
   const config: Config = {
     ...loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", ...env }),

@@ -2,10 +2,10 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import type { ProvidedContext } from "vitest";
+import { migrationAdapter } from "../../src/db/database.js";
 import { applyMigrations } from "../../src/db/schema-engine.js";
 
 export type Template = ProvidedContext["template"];
@@ -30,7 +30,7 @@ export async function prepareTemplate(
     await client.query(`CREATE DATABASE ${database}`);
   });
   const url = withDatabase(testDatabaseUrl, database);
-  await applyMigrations(new PrismaPg({ connectionString: url, max: 1 }));
+  await applyMigrations(migrationAdapter(url));
   return {
     template: { kind: "postgres", url: testDatabaseUrl, database },
     dispose: () =>

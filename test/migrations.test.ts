@@ -1,0 +1,148 @@
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase } from "../src/db/database.js";
+import { applyMigrations, createMigration, diffMigrationsToSchema, migrationsDir } from "../src/db/schema-engine.js";
+import { usingPostgres } from "./helpers/database.js";
+import { admin, withDatabase } from "./helpers/template.js";
+
+/**
+ * An empty database of the kind this run uses (in-memory PGlite, or a new
+ * PostgreSQL database), with a migration adapter for it.
+ */
+async function emptyDatabase() {
+  if (!usingPostgres) {
+    const pglite = await PGlite.create("memory://");
+    return {
+      config: { kind: "pglite" as const, dataDir: "memory://" },
+      pglite,
+      query: async <T>(sql: string) => (await pglite.query<T>(sql)).rows,
+      drop: () => pglite.close(),
+    };
+  }
+  const base = process.env.TEST_DATABASE_URL ?? "";
+  const name = `tasks_api_empty_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
+  await admin(base, async (client) => {
+    await client.query(`CREATE DATABASE ${name}`);
+  });
+  const url = withDatabase(base, name);
+  return {
+    config: {
+      kind: "postgres" as const,
+      url,
+      poolMax: 2,
+      connectTimeoutMs: 5_000,
+      idleTimeoutMs: 1_000,
+      statementTimeoutMs: 10_000,
+    },
+    pglite: undefined,
+    query: <T>(sql: string) => admin(url, async (client) => (await client.query(sql)).rows as T[]),
+    drop: () =>
+      admin(base, async (client) => {
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      }),
+  };
+}
+
+/** The shape of the public schema, one line per column, index and constraint. */
+const catalogQuery = `
+  SELECT item FROM (
+    SELECT format('column %s.%s %s %s %s', table_name, column_name, data_type,
+                  coalesce(character_maximum_length::text, ''), is_nullable) AS item
+    FROM information_schema.columns WHERE table_schema = 'public' AND table_name IN ('users', 'tasks')
+    UNION ALL
+    SELECT format('index %s.%s', tablename, indexname) || ' ' || regexp_replace(indexdef, '^.* USING ', '')
+    FROM pg_indexes WHERE schemaname = 'public' AND tablename IN ('users', 'tasks')
+    UNION ALL
+    SELECT format('constraint %s.%s', conrelid::regclass, conname)
+    FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+  ) AS shape ORDER BY item`;
+
+describe("migrations", () => {
+  let db: Awaited<ReturnType<typeof emptyDatabase>>;
+  let committed: string[];
+  beforeAll(async () => {
+    db = await emptyDatabase();
+    committed = (await readdir(migrationsDir, { withFileTypes: true }))
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name)
+      .sort();
+  });
+  afterAll(() => db.drop());
+
+  it("are in Prisma's folder format with a lock file", async () => {
+    expect(committed.length).toBeGreaterThan(0);
+    for (const name of committed) expect(name).toMatch(/^\d{14}_[a-z0-9_]+$/);
+    expect(await readFile(path.join(migrationsDir, "migration_lock.toml"), "utf8")).toContain(
+      'provider = "postgresql"',
+    );
+  });
+
+  it("an empty database is not ready until migrated; then every migration is recorded as migrate deploy does", async () => {
+    const database = await openDatabase(db.config, db.pglite ? { pglite: db.pglite } : {});
+    try {
+      expect(await database.readiness()).toEqual({ database: "ok", migrations: "pending" });
+      expect(await database.migrate()).toEqual(committed);
+      expect(await database.readiness()).toEqual({ database: "ok", migrations: "ok" });
+      // Applying again is a no-op.
+      expect(await database.migrate()).toEqual([]);
+    } finally {
+      await database.close();
+    }
+    const rows = await db.query<{ migration_name: string; checksum: string; applied_steps_count: number }>(
+      "SELECT migration_name, checksum, applied_steps_count FROM _prisma_migrations WHERE finished_at IS NOT NULL ORDER BY migration_name",
+    );
+    expect(rows.map((row) => row.migration_name)).toEqual(committed);
+    for (const row of rows) {
+      expect(row.checksum).toMatch(/^[0-9a-f]{64}$/);
+      expect(row.applied_steps_count).toBe(1);
+    }
+  });
+
+  it("have no drift: the migrations, replayed, give exactly what schema.prisma describes", async () => {
+    // The engine replays the migrations on an in-memory shadow database.
+    const shadowHost = await PGlite.create("memory://");
+    try {
+      expect(await diffMigrationsToSchema(new PrismaPGlite(shadowHost))).toBe("");
+    } finally {
+      await shadowHost.close();
+    }
+  });
+
+  it("build the same tables, columns, indexes and constraints on this database as on the embedded one", async () => {
+    const reference = await PGlite.create("memory://");
+    try {
+      await applyMigrations(new PrismaPGlite(reference));
+      const expected = (await reference.query<{ item: string }>(catalogQuery)).rows.map((row) => row.item);
+      const actual = (await db.query<{ item: string }>(catalogQuery)).map((row) => row.item);
+      expect(actual).toEqual(expected);
+      expect(actual).toContain("constraint tasks.tasks_completed_at_matches");
+      expect(actual.some((item) => item.startsWith("index tasks.tasks_user_created_idx "))).toBe(true);
+    } finally {
+      await reference.close();
+    }
+  });
+
+  it("a changed schema is detected as drift and written as a new migration", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "tasks-api-migrations-"));
+    try {
+      // With no migrations at all, the whole schema is the difference.
+      const pglite = await PGlite.create("memory://");
+      try {
+        const script = await diffMigrationsToSchema(new PrismaPGlite(pglite), dir);
+        expect(script).toContain('CREATE TABLE "tasks"');
+        const created = await createMigration(new PrismaPGlite(pglite), "init", { dir });
+        expect(created?.name).toMatch(/^\d{14}_init$/);
+        expect(await diffMigrationsToSchema(new PrismaPGlite(pglite), dir)).toBe("");
+        expect(await createMigration(new PrismaPGlite(pglite), "again", { dir })).toBeUndefined();
+      } finally {
+        await pglite.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
