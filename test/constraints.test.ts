@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Database, openDatabase } from "../src/db/database.js";
+import { createTestDatabase, openOptions, type TestDatabase } from "./helpers/database.js";
+
+/** The database itself refuses bad rows, whatever client writes them. */
+describe("database constraints", () => {
+  let database: TestDatabase;
+  let db: Database;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    db = await openDatabase(database.config, openOptions(database));
+    await db.prisma.user.create({ data: { id: "owner" } });
+  });
+  afterAll(async () => {
+    await db.close();
+    await database.drop();
+  });
+
+  const insert = (title: string, isCompleted: boolean, completedAt: string | null, description: string | null = null) =>
+    db.prisma.$executeRaw`
+      INSERT INTO tasks (user_id, title, description, is_completed, completed_at)
+      VALUES ('owner', ${title}, ${description}, ${isCompleted}, ${completedAt}::timestamptz)`;
+
+  it("accepts a valid task and fills in id, version and timestamps", async () => {
+    const task = await db.prisma.task.create({ data: { userId: "owner", title: "Buy milk" } });
+    expect(task.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(task.version).toBe(1);
+    expect(task.isCompleted).toBe(false);
+    expect(task.completedAt).toBeNull();
+    expect(task.createdAt.getTime()).toBe(task.updatedAt.getTime());
+  });
+
+  it("refuses completed_at without is_completed, and is_completed without completed_at", async () => {
+    await expect(insert("a", false, "2026-01-01T00:00:00Z")).rejects.toThrow(/tasks_completed_at_matches/);
+    await expect(insert("b", true, null)).rejects.toThrow(/tasks_completed_at_matches/);
+    await expect(insert("c", true, "2026-01-01T00:00:00Z")).resolves.toBe(1);
+  });
+
+  it("refuses a blank title, a title over 200 characters and a description over 1000", async () => {
+    await expect(insert("   ", false, null)).rejects.toThrow(/tasks_title_not_blank/);
+    await expect(insert("x".repeat(201), false, null)).rejects.toThrow();
+    await expect(insert("x".repeat(200), false, null)).resolves.toBe(1);
+    await expect(insert("ok", false, null, "d".repeat(1001))).rejects.toThrow();
+    await expect(insert("ok", false, null, "d".repeat(1000))).resolves.toBe(1);
+  });
+
+  it("refuses a version below 1 and a task of an unknown user", async () => {
+    await expect(db.prisma.$executeRaw`UPDATE tasks SET version = 0`).rejects.toThrow(/tasks_version_positive/);
+    await expect(db.prisma.task.create({ data: { userId: "nobody", title: "orphan" } })).rejects.toThrow();
+  });
+
+  it("keeps timestamps with time zone at millisecond precision", async () => {
+    const at = new Date("2026-03-04T05:06:07.891Z");
+    const task = await db.prisma.task.create({
+      data: { userId: "owner", title: "precise", isCompleted: true, completedAt: at },
+    });
+    expect(task.completedAt?.toISOString()).toBe("2026-03-04T05:06:07.891Z");
+  });
+
+  it("deleting a user deletes their tasks", async () => {
+    await db.prisma.user.create({ data: { id: "leaver", tasks: { create: [{ title: "one" }, { title: "two" }] } } });
+    expect(await db.prisma.task.count({ where: { userId: "leaver" } })).toBe(2);
+    await db.prisma.user.delete({ where: { id: "leaver" } });
+    expect(await db.prisma.task.count({ where: { userId: "leaver" } })).toBe(0);
+  });
+});
