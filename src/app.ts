@@ -1,12 +1,16 @@
 import { Hono } from "hono";
+import type { TokenVerifier } from "./auth/index.js";
 import type { Config } from "./config.js";
+import { createContextFactory } from "./context.js";
 import type { Database } from "./db/database.js";
+import { createGraphQLHandler } from "./graphql.js";
 import type { Logger } from "./logger.js";
 
 export interface AppDependencies {
   config: Config;
   db: Database;
   logger: Logger;
+  verifier: TokenVerifier;
 }
 
 export interface App {
@@ -17,8 +21,10 @@ export interface App {
 }
 
 /** The HTTP surface: routing, request logs and health. No business logic here. */
-export function createApp({ db, logger }: AppDependencies): App {
+export async function createApp({ config, db, logger, verifier }: AppDependencies): Promise<App> {
   let draining = false;
+  const createContext = createContextFactory({ verifier, prisma: db.prisma });
+  const graphql = await createGraphQLHandler({ config, createContext, logger });
   const app = new Hono();
 
   app.use(async (c, next) => {
@@ -52,6 +58,8 @@ export function createApp({ db, logger }: AppDependencies): App {
       ? c.json({ status: "ready", ...readiness })
       : c.json({ status: "not_ready", ...readiness }, 503, { "Retry-After": "5" });
   });
+
+  app.on(["GET", "POST", "OPTIONS"], "/graphql", (c) => graphql.fetch(c.req.raw));
 
   app.notFound((c) =>
     c.json({ error: { code: "NOT_FOUND", message: `No route for ${c.req.method} ${c.req.path}.` } }, 404),

@@ -61,6 +61,25 @@ const envSchema = z.object({
     .min(1, 'a directory, or "memory://" for an in-memory database')
     .default("./.data/pglite"),
   MIGRATE_ON_START: boolean.default(true),
+
+  AUTH_JWKS_URL: z
+    .url({ protocol: /^https?$/, error: "an http(s) URL, e.g. https://auth.example.com/api/auth/jwks" })
+    .optional(),
+  AUTH_SECRET: z.string().optional(),
+  BETTER_AUTH_SECRET: z.string().optional(),
+  AUTH_ISSUER: z.string().trim().min(1).optional(),
+  AUTH_AUDIENCE: z.string().trim().min(1).optional(),
+  AUTH_ALGORITHMS: z
+    .string()
+    .transform((value) => value.split(",").map((alg) => alg.trim()))
+    .pipe(z.array(z.enum(["EdDSA", "ES256", "RS256"], "a comma-separated list of EdDSA, ES256, RS256")).min(1))
+    .optional(),
+  AUTH_CLOCK_TOLERANCE_S: integer(0, 300).default(5),
+  AUTH_JWKS_TIMEOUT_MS: integer(100, 60_000).default(3_000),
+  AUTH_JWKS_COOLDOWN_MS: integer(0, 3_600_000).default(30_000),
+  AUTH_TOKEN_CACHE_SIZE: integer(0, 10_000_000).default(10_000),
+  LOCAL_SECRET_FILE: z.string().trim().min(1).default("./.data/local-auth-secret"),
+  GRAPHIQL: boolean.optional(),
 });
 
 export type DatabaseConfig =
@@ -76,6 +95,30 @@ export type DatabaseConfig =
       webSocketProxy?: string;
     };
 
+interface TokenRules {
+  /** Checked against `iss` when set. */
+  issuer?: string;
+  /** Checked against `aud` when set. */
+  audience?: string;
+  clockToleranceSeconds: number;
+  /** Verified tokens remembered until they expire; 0 turns the cache off. */
+  cacheSize: number;
+}
+
+export type AuthConfig = TokenRules &
+  (
+    | {
+        kind: "jwks";
+        jwksUrl: string;
+        algorithms: ("EdDSA" | "ES256" | "RS256")[];
+        timeoutMs: number;
+        cooldownMs: number;
+      }
+    | { kind: "secret"; secret: string }
+    /** Development only: a random secret kept in `file`, shared with `npm run token`. */
+    | { kind: "local"; file: string }
+  );
+
 export interface Config {
   env: "development" | "production" | "test";
   host: string;
@@ -84,6 +127,8 @@ export interface Config {
   shutdownGraceMs: number;
   database: DatabaseConfig;
   migrateOnStart: boolean;
+  auth: AuthConfig;
+  graphiql: boolean;
 }
 
 export class ConfigError extends Error {
@@ -106,6 +151,45 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.DATABASE_DRIVER === "neon" && e.DATABASE_URL === undefined) {
     throw new ConfigError("Invalid configuration:\n  DATABASE_DRIVER=neon: expected DATABASE_URL to be set as well");
   }
+  const fail = (line: string) => {
+    throw new ConfigError(`Invalid configuration:\n  ${line}`);
+  };
+  const secret = e.AUTH_SECRET ?? e.BETTER_AUTH_SECRET;
+  const secretName = e.AUTH_SECRET === undefined ? "BETTER_AUTH_SECRET" : "AUTH_SECRET";
+  if (secret !== undefined && e.AUTH_JWKS_URL !== undefined) {
+    fail(`AUTH_JWKS_URL and ${secretName}: expected one of them, not both (JWKS or a shared secret)`);
+  }
+  if (secret !== undefined && Buffer.byteLength(secret) < 32) {
+    fail(
+      `${secretName}: expected at least 32 bytes (got ${Buffer.byteLength(secret)}); generate one with: openssl rand -base64 32`,
+    );
+  }
+  if (secret !== undefined && e.AUTH_ALGORITHMS !== undefined) {
+    fail("AUTH_ALGORITHMS: applies to AUTH_JWKS_URL only; a shared secret always means HS256");
+  }
+  if (secret === undefined && e.AUTH_JWKS_URL === undefined && e.NODE_ENV === "production") {
+    fail("AUTH_JWKS_URL or AUTH_SECRET: expected one of them in production (tokens cannot be verified otherwise)");
+  }
+  const rules: TokenRules = {
+    ...(e.AUTH_ISSUER === undefined ? {} : { issuer: e.AUTH_ISSUER }),
+    ...(e.AUTH_AUDIENCE === undefined ? {} : { audience: e.AUTH_AUDIENCE }),
+    clockToleranceSeconds: e.AUTH_CLOCK_TOLERANCE_S,
+    cacheSize: e.AUTH_TOKEN_CACHE_SIZE,
+  };
+  const auth: AuthConfig =
+    e.AUTH_JWKS_URL !== undefined
+      ? {
+          ...rules,
+          kind: "jwks",
+          jwksUrl: e.AUTH_JWKS_URL,
+          algorithms: e.AUTH_ALGORITHMS ?? ["EdDSA"],
+          timeoutMs: e.AUTH_JWKS_TIMEOUT_MS,
+          cooldownMs: e.AUTH_JWKS_COOLDOWN_MS,
+        }
+      : secret !== undefined
+        ? { ...rules, kind: "secret", secret }
+        : { ...rules, kind: "local", file: e.LOCAL_SECRET_FILE };
+
   return {
     env: e.NODE_ENV,
     host: e.HOST,
@@ -128,5 +212,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
             ...(e.NEON_WEBSOCKET_PROXY === undefined ? {} : { webSocketProxy: e.NEON_WEBSOCKET_PROXY }),
           },
     migrateOnStart: e.MIGRATE_ON_START,
+    auth,
+    graphiql: e.GRAPHIQL ?? e.NODE_ENV !== "production",
   };
 }

@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app.js";
+import { setUpAuth } from "./auth/index.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { openDatabase } from "./db/database.js";
 import { createLogger } from "./logger.js";
@@ -32,10 +33,22 @@ if (config.migrateOnStart) {
   );
 }
 
-const app = createApp({ config, db, logger });
+const { verifier, localSecretCreated } = await setUpAuth(config.auth);
+if (config.auth.kind === "jwks") logger.info(`auth: tokens verified with the keys at ${config.auth.jwksUrl}`);
+if (config.auth.kind === "secret") logger.info("auth: HS256 tokens signed with AUTH_SECRET");
+if (config.auth.kind === "local") {
+  logger.warn(
+    `auth: no AUTH_JWKS_URL or AUTH_SECRET, so a local development secret is used (${
+      localSecretCreated ? "made just now in" : "from"
+    } ${config.auth.file}). Get a token with: npm run token -- <user-id>`,
+  );
+}
+
+const app = await createApp({ config, db, logger, verifier });
 const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info: AddressInfo) => {
   const host = info.address === "0.0.0.0" || info.address === "::" ? "localhost" : info.address;
   logger.info(`tasks-api listening on http://${host}:${info.port}`);
+  if (config.graphiql) logger.info(`GraphiQL: http://${host}:${info.port}/graphql`);
 });
 
 let stopping = false;

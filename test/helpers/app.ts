@@ -1,8 +1,12 @@
 import { type App, createApp } from "../../src/app.js";
+import { setUpAuth } from "../../src/auth/index.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { type Database, openDatabase } from "../../src/db/database.js";
 import { createLogger } from "../../src/logger.js";
 import { createTestDatabase, openOptions, type TestDatabase } from "./database.js";
+import { testSecret } from "./tokens.js";
+
+export { testSecret } from "./tokens.js";
 
 export interface TestApp {
   app: App;
@@ -23,12 +27,13 @@ export interface TestApp {
 export async function startTestApp(env: Record<string, string> = {}, existing?: TestDatabase): Promise<TestApp> {
   const database = existing ?? (await createTestDatabase());
   const config: Config = {
-    ...loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", ...env }),
+    ...loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", AUTH_SECRET: testSecret, ...env }),
     database: database.config,
   };
   const queries: string[] = [];
   const db = await openDatabase(database.config, openOptions(database, { onQuery: (sql) => queries.push(sql) }));
-  const app = createApp({ config, db, logger: createLogger(config) });
+  const { verifier } = await setUpAuth(config.auth);
+  const app = await createApp({ config, db, logger: createLogger(config), verifier });
   return {
     app,
     config,

@@ -1,0 +1,54 @@
+import type { TokenVerifier, Viewer } from "./auth/index.js";
+import { UnauthenticatedError } from "./errors.js";
+import type { PrismaClient } from "./generated/prisma/client.js";
+
+/** What every resolver gets. Built in one place, for GraphQL and REST alike. */
+export interface Context {
+  /** The caller, or null when the request carried no token. */
+  viewer: Viewer | null;
+  prisma: PrismaClient;
+  /** The largest page a connection may return to this caller (REST allows more than GraphQL). */
+  maxPageSize: number;
+}
+
+export interface ContextOptions {
+  verifier: TokenVerifier;
+  prisma: PrismaClient;
+}
+
+export const graphqlMaxPageSize = 100;
+
+/**
+ * Reads the Authorization header, verifies the token and makes sure the
+ * caller has a User row. A missing header gives a context without a viewer
+ * (fields that need one refuse); a header that is present but wrong is
+ * refused here, before any database query.
+ */
+export function createContextFactory({ verifier, prisma }: ContextOptions) {
+  return async function createContext(request: Request, maxPageSize = graphqlMaxPageSize): Promise<Context> {
+    const header = request.headers.get("authorization");
+    if (header === null) return { viewer: null, prisma, maxPageSize };
+    const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header);
+    if (!match?.[1]) throw new UnauthenticatedError("The Authorization header must be: Bearer <token>.");
+    const { viewer, fresh } = await verifier.verify(match[1]);
+    // A token seen before has already made its user; a new one (a new user,
+    // or every ~15 minutes when the auth service issues the next token) makes
+    // sure the row exists and its email and name are current.
+    if (fresh) await ensureUser(prisma, viewer);
+    return { viewer, prisma, maxPageSize };
+  };
+}
+
+export type CreateContext = ReturnType<typeof createContextFactory>;
+
+/** Safe under concurrent first requests: one statement, conflict-tolerant. */
+async function ensureUser(prisma: PrismaClient, viewer: Viewer): Promise<void> {
+  await prisma.$executeRaw`
+    INSERT INTO users (id, email, name) VALUES (${viewer.id}, ${viewer.email}, ${viewer.name})
+    ON CONFLICT (id) DO UPDATE
+      SET email = COALESCE(EXCLUDED.email, users.email),
+          name = COALESCE(EXCLUDED.name, users.name),
+          updated_at = now()
+      WHERE (EXCLUDED.email IS NOT NULL AND users.email IS DISTINCT FROM EXCLUDED.email)
+         OR (EXCLUDED.name IS NOT NULL AND users.name IS DISTINCT FROM EXCLUDED.name)`;
+}

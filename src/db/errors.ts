@@ -1,0 +1,31 @@
+/**
+ * Whether an error means "the database cannot be reached right now" (a 503
+ * and a retry), as opposed to a bug (a 500). Prisma reports these with
+ * stable codes; a driver's own connection errors may also arrive unwrapped.
+ */
+const unavailableCodes = new Set([
+  "P1001", // can't reach database server
+  "P1002", // server reached but timed out
+  "P1008", // operations timed out
+  "P1017", // server closed the connection
+  "P2024", // timed out fetching a connection from the pool
+  "P2037", // too many database connections
+]);
+
+const unavailableKinds = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections"]);
+
+const unavailableMessages =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection due to administrator command|the database system is (starting up|shutting down)|canceling statement due to statement timeout|Connection is not open/i;
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth++) {
+    const { code, meta, message } = current as Error & { code?: unknown; meta?: { driverAdapterError?: unknown } };
+    if (typeof code === "string" && unavailableCodes.has(code)) return true;
+    if (current.name === "PrismaClientInitializationError") return true;
+    const kind = (meta?.driverAdapterError as { cause?: { kind?: unknown } } | undefined)?.cause?.kind;
+    if (typeof kind === "string" && unavailableKinds.has(kind)) return true;
+    if (unavailableMessages.test(message)) return true;
+    current = current.cause;
+  }
+  return false;
+}

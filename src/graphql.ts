@@ -1,0 +1,103 @@
+import { GraphQLError } from "graphql";
+import { createYoga, type YogaServerInstance } from "graphql-yoga";
+import type { Config } from "./config.js";
+import type { Context, CreateContext } from "./context.js";
+import { isDatabaseUnavailable } from "./db/errors.js";
+import { AppError, type ErrorCode, httpStatus, ServiceUnavailableError } from "./errors.js";
+import type { Logger } from "./logger.js";
+import { schema } from "./schema/index.js";
+
+export type GraphQLHandler = YogaServerInstance<Record<string, never>, Context>;
+
+const exampleQuery = `# Welcome to tasks-api. Put your token in the Headers tab below:
+#   { "Authorization": "Bearer <token>" }
+# (npm run token -- <user-id> prints one for the local server.)
+
+query MyTasks {
+  viewer { id email }
+  tasks(first: 10, filter: { status: OPEN }) {
+    totalCount
+    edges { node { id title description isCompleted createdAt version } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+
+mutation AddTask {
+  createTask(input: { title: "Try tasks-api" }) { id title version }
+}
+`;
+
+/** GraphQL over HTTP at /graphql, and GraphiQL there for browsers when enabled. */
+export async function createGraphQLHandler({
+  config,
+  createContext,
+  logger,
+}: {
+  config: Config;
+  createContext: CreateContext;
+  logger: Logger;
+}): Promise<GraphQLHandler> {
+  // The page bundles GraphiQL itself (no CDN), so it works offline. It is a
+  // large module: loaded only when the page is on.
+  const renderGraphiQL = config.graphiql ? (await import("@graphql-yoga/render-graphiql")).renderGraphiQL : undefined;
+  return createYoga<Record<string, never>, Context>({
+    schema,
+    graphqlEndpoint: "/graphql",
+    landingPage: false,
+    graphiql: config.graphiql ? { title: "tasks-api", defaultQuery: exampleQuery } : false,
+    ...(renderGraphiQL ? { renderGraphiQL } : {}),
+    context: ({ request }) => createContext(request),
+    logging: false,
+    maskedErrors: { maskError: (error) => toClientError(error, logger) },
+  });
+}
+
+/**
+ * Expected failures keep their message and get a stable `extensions.code`
+ * and HTTP status; anything else is logged and masked.
+ */
+export function toClientError(error: unknown, logger: Logger): Error {
+  const graphqlError = error instanceof GraphQLError ? error : undefined;
+  const original = rootCause(error);
+
+  let appError = original instanceof AppError ? original : undefined;
+  if (!appError && isDatabaseUnavailable(original)) {
+    logger.warn({ err: original }, "database unavailable");
+    appError = new ServiceUnavailableError();
+  }
+  if (appError) {
+    return new GraphQLError(appError.message, {
+      ...locationOf(graphqlError),
+      extensions: {
+        code: appError.code,
+        ...(appError.details.length > 0 ? { details: appError.details } : {}),
+        http: { status: httpStatus[appError.code], headers: httpHeaders(appError.code) },
+      },
+    });
+  }
+  // GraphQL's own errors (syntax, validation, bad variables) describe the request: keep them.
+  if (graphqlError && graphqlError.originalError === undefined) return graphqlError;
+
+  logger.error({ err: original }, "unexpected error");
+  return new GraphQLError("Unexpected error.", {
+    ...locationOf(graphqlError),
+    extensions: { code: "INTERNAL_SERVER_ERROR" },
+  });
+}
+
+/** Where in the operation the error happened, kept when an error is replaced. */
+function locationOf(error: GraphQLError | undefined) {
+  return { nodes: error?.nodes ?? null, path: error?.path ?? null };
+}
+
+function rootCause(error: unknown): unknown {
+  let current = error;
+  while (current instanceof GraphQLError && current.originalError) current = current.originalError;
+  return current;
+}
+
+function httpHeaders(code: ErrorCode): Record<string, string> {
+  if (code === "UNAUTHENTICATED") return { "WWW-Authenticate": 'Bearer realm="tasks-api"' };
+  if (code === "SERVICE_UNAVAILABLE") return { "Retry-After": "5" };
+  return {};
+}

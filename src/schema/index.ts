@@ -1,0 +1,7 @@
+import { lexicographicSortSchema } from "graphql";
+import { builder } from "./builder.js";
+import "./task.js";
+import "./user.js";
+
+/** The whole API, with types and fields in a stable, sorted order. */
+export const schema = lexicographicSortSchema(builder.toSchema());

@@ -1,0 +1,295 @@
+import type { ArgBuilder } from "@pothos/core";
+import { queryFromInfo } from "@pothos/plugin-prisma";
+import type { GraphQLResolveInfo } from "graphql";
+import { z } from "zod";
+import type { Context } from "../context.js";
+import {
+  createTask,
+  deleteTask,
+  findTask,
+  listTasks,
+  type TaskOrderField,
+  type TaskQuery,
+  toggleTask,
+  updateTask,
+} from "../db/tasks.js";
+import { builder } from "./builder.js";
+
+export const Task = builder.prismaObject("Task", {
+  description: "Something to do, owned by one user.",
+  fields: (t) => ({
+    id: t.exposeID("id", { description: "A UUID." }),
+    title: t.exposeString("title", { description: "1 to 200 characters." }),
+    description: t.exposeString("description", { nullable: true, description: "At most 1000 characters." }),
+    isCompleted: t.exposeBoolean("isCompleted", { description: "Whether the task is done." }),
+    completedAt: t.expose("completedAt", {
+      type: "DateTime",
+      nullable: true,
+      description: "When the task was completed; null while it is open.",
+    }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    updatedAt: t.expose("updatedAt", { type: "DateTime", description: "When the task last changed." }),
+    version: t.exposeInt("version", {
+      description: "Starts at 1 and grows by one with every change. Pass it as `expectedVersion` to update safely.",
+    }),
+    owner: t.relation("user", { description: "The user the task belongs to: always the caller." }),
+  }),
+});
+
+// --- Inputs and validation --------------------------------------------------
+
+const title = z.string().trim().min(1, "Must not be empty.").max(200, "Must be at most 200 characters.");
+const description = z.string().trim().max(1000, "Must be at most 1000 characters.");
+const taskId = z.string().refine((value) => /^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i.test(value), {
+  message: "Must be a task id (a UUID).",
+});
+const version = z.number().int().min(1, "Versions start at 1.");
+
+/** An empty description is no description. */
+const emptyToNull = (value: string | null | undefined) => (value === "" ? null : value);
+
+const TaskStatusFilter = builder.enumType("TaskStatusFilter", {
+  description: "Which tasks to list by completion.",
+  values: {
+    ALL: { description: "Open and completed tasks." },
+    OPEN: { description: "Tasks not yet completed." },
+    COMPLETED: { description: "Completed tasks." },
+  } as const,
+});
+
+const TaskOrderFieldEnum = builder.enumType("TaskOrderField", {
+  values: {
+    CREATED_AT: { value: "createdAt", description: "When the task was created." },
+    UPDATED_AT: { value: "updatedAt", description: "When the task last changed." },
+    TITLE: { value: "title", description: "The title, in the database's collation." },
+  } as const,
+});
+
+const SortDirection = builder.enumType("SortDirection", {
+  values: { ASC: { value: "asc" }, DESC: { value: "desc" } } as const,
+});
+
+const TaskFilter = builder.inputType("TaskFilter", {
+  description: "Narrows a task list.",
+  fields: (t) => ({
+    status: t.field({ type: TaskStatusFilter, defaultValue: "ALL" }),
+    search: t.string({
+      description: "Case-insensitive text to find in the title or description.",
+      validate: z.string().max(200, "Must be at most 200 characters."),
+    }),
+  }),
+});
+
+const TaskOrder = builder.inputType("TaskOrder", {
+  description: "How to order a task list. Ties are broken by id, so the order is stable.",
+  fields: (t) => ({
+    field: t.field({ type: TaskOrderFieldEnum, required: true, defaultValue: "createdAt" }),
+    direction: t.field({ type: SortDirection, required: true, defaultValue: "desc" }),
+  }),
+});
+
+const CreateTaskInput = builder.inputType("CreateTaskInput", {
+  fields: (t) => ({
+    title: t.string({ required: true, description: "1 to 200 characters; surrounding spaces are removed." }),
+    description: t.string({ description: "At most 1000 characters." }),
+  }),
+  validate: z.object({ title, description: description.nullish() }),
+});
+
+const UpdateTaskInput = builder.inputType("UpdateTaskInput", {
+  description: "The fields to change; omitted ones stay as they are. Setting `description` to null clears it.",
+  fields: (t) => ({
+    title: t.string(),
+    description: t.string(),
+    isCompleted: t.boolean({ description: "Completing sets `completedAt`; reopening clears it." }),
+    expectedVersion: t.int({
+      description: "If given, the update happens only while the task is still at this version (else CONFLICT).",
+    }),
+  }),
+  validate: z
+    .object({
+      // null title means "not given": a title cannot be removed.
+      title: title.nullish(),
+      description: description.nullish(),
+      isCompleted: z.boolean().nullish(),
+      expectedVersion: version.nullish(),
+    })
+    .refine((input) => input.title != null || input.description !== undefined || input.isCompleted != null, {
+      message: "Give at least one of title, description, isCompleted.",
+    }),
+});
+
+// --- Queries ----------------------------------------------------------------
+
+type Args = ArgBuilder<typeof builder.$inferSchemaTypes>;
+
+/** The arguments of a task list, shared by `Query.tasks` and `User.tasks`, besides first/after/last/before. */
+export const taskListArgs = (arg: Args) => ({
+  filter: arg({ type: TaskFilter }),
+  orderBy: arg({ type: TaskOrder }),
+});
+
+export const taskListDescription =
+  "The caller's tasks, newest first unless `orderBy` says otherwise. Pages of 20 by default, 100 at most.";
+
+type Maybe<T> = T | null | undefined;
+interface TaskListArgs {
+  filter?: Maybe<{ status?: Maybe<"ALL" | "OPEN" | "COMPLETED">; search?: Maybe<string> }>;
+  orderBy?: Maybe<{ field: TaskOrderField; direction: "asc" | "desc" }>;
+  first?: Maybe<number>;
+  after?: Maybe<string>;
+  last?: Maybe<number>;
+  before?: Maybe<string>;
+}
+
+/** One page of the user's tasks as a Relay connection. */
+export async function resolveTaskList(userId: string, args: TaskListArgs, context: Context, info: GraphQLResolveInfo) {
+  const orderBy = { field: args.orderBy?.field ?? "createdAt", direction: args.orderBy?.direction ?? "desc" } as const;
+  const page = await listTasks<TaskRow>(
+    context.prisma,
+    {
+      userId,
+      status: args.filter?.status ?? "ALL",
+      search: args.filter?.search,
+      orderBy,
+      first: args.first,
+      after: args.after,
+      last: args.last,
+      before: args.before,
+      defaultPageSize: 20,
+      maxPageSize: context.maxPageSize,
+    },
+    taskQuery(context, info, ["edges", "node"], orderBy.field),
+  );
+  const edges = page.tasks.map((task) => ({ cursor: page.cursorOf(task), node: task }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: page.hasNextPage,
+      hasPreviousPage: page.hasPreviousPage,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+    totalCount: page.totalCount,
+  };
+}
+
+type TaskRow = Awaited<ReturnType<typeof findTask>> & object;
+
+/** The select/include Prisma needs for the fields the client asked for (owner included: no N+1). */
+function taskQuery(context: Context, info: GraphQLResolveInfo, path: string[], keyField?: TaskOrderField): TaskQuery {
+  return queryFromInfo({
+    context,
+    info,
+    path,
+    typeName: "Task",
+    ...(keyField ? { select: { id: true, [keyField]: true } } : {}),
+  }) as TaskQuery;
+}
+
+builder.queryFields((t) => ({
+  task: t.withAuth({ loggedIn: true }).prismaField({
+    type: Task,
+    nullable: true,
+    description: "One of the caller's tasks by id, or null if the caller has no such task.",
+    args: { id: t.arg.id({ required: true, validate: taskId }) },
+    resolve: (query, _root, args, context) => findTask(context.prisma, context.viewer.id, String(args.id), query),
+  }),
+  tasks: t.withAuth({ loggedIn: true }).connection(
+    {
+      type: Task,
+      description: taskListDescription,
+      args: taskListArgs(t.arg),
+      resolve: (_root, args, context, info) => resolveTaskList(context.viewer.id, args, context, info),
+    },
+    { description: "A page of tasks." },
+    { description: "A task and its cursor." },
+  ),
+}));
+
+// --- Mutations --------------------------------------------------------------
+
+const DeleteTaskPayload = builder.objectRef<{ deletedTaskId: string }>("DeleteTaskPayload").implement({
+  description: "What a deletion did.",
+  fields: (t) => ({
+    deletedTaskId: t.exposeID("deletedTaskId", { description: "The id of the task that no longer exists." }),
+  }),
+});
+
+const expectedVersionArg = (t: Args) =>
+  t.int({
+    description: "If given, act only while the task is still at this version (else CONFLICT).",
+    validate: version,
+  });
+
+builder.mutationFields((t) => ({
+  createTask: t.withAuth({ loggedIn: true }).prismaField({
+    type: Task,
+    description: "Adds a task for the caller.",
+    args: { input: t.arg({ type: CreateTaskInput, required: true }) },
+    resolve: (query, _root, { input }, context) =>
+      createTask(
+        context.prisma,
+        context.viewer.id,
+        { title: input.title, description: emptyToNull(input.description) ?? null },
+        query,
+      ),
+  }),
+
+  updateTask: t.withAuth({ loggedIn: true }).prismaField({
+    type: Task,
+    description: "Changes some fields of a task, in one step that also raises its version.",
+    args: {
+      id: t.arg.id({ required: true, validate: taskId }),
+      input: t.arg({ type: UpdateTaskInput, required: true }),
+    },
+    resolve: (_query, _root, { id, input }, context) =>
+      updateTask(
+        context.prisma,
+        context.viewer.id,
+        String(id),
+        {
+          title: input.title ?? undefined,
+          description: emptyToNull(input.description),
+          isCompleted: input.isCompleted ?? undefined,
+        },
+        input.expectedVersion,
+      ),
+  }),
+
+  setTaskCompleted: t.withAuth({ loggedIn: true }).prismaField({
+    type: Task,
+    description: "Completes or reopens a task. Completing a completed task keeps its `completedAt`.",
+    args: {
+      id: t.arg.id({ required: true, validate: taskId }),
+      completed: t.arg.boolean({ required: true }),
+      expectedVersion: expectedVersionArg(t.arg),
+    },
+    resolve: (_query, _root, { id, completed, expectedVersion }, context) =>
+      updateTask(context.prisma, context.viewer.id, String(id), { isCompleted: completed }, expectedVersion),
+  }),
+
+  toggleTaskCompleted: t.withAuth({ loggedIn: true }).prismaField({
+    type: Task,
+    description: "Completes an open task or reopens a completed one, atomically.",
+    args: {
+      id: t.arg.id({ required: true, validate: taskId }),
+      expectedVersion: expectedVersionArg(t.arg),
+    },
+    resolve: (_query, _root, { id, expectedVersion }, context) =>
+      toggleTask(context.prisma, context.viewer.id, String(id), expectedVersion),
+  }),
+
+  deleteTask: t.withAuth({ loggedIn: true }).field({
+    type: DeleteTaskPayload,
+    description: "Deletes a task for good.",
+    args: {
+      id: t.arg.id({ required: true, validate: taskId }),
+      expectedVersion: expectedVersionArg(t.arg),
+    },
+    resolve: async (_root, { id, expectedVersion }, context) => {
+      const deleted = await deleteTask(context.prisma, context.viewer.id, String(id), expectedVersion);
+      return { deletedTaskId: deleted.id };
+    },
+  }),
+}));
