@@ -1,0 +1,51 @@
+/**
+ * npm run token -- <user-id> [--email a@b.c] [--name "Ada"] [--ttl 3600]
+ *
+ * Prints a bearer token for the local server: signed with AUTH_SECRET (or
+ * BETTER_AUTH_SECRET) when set, else with the local development secret that
+ * `npm start` made under ./.data/. With AUTH_JWKS_URL, tokens come from the
+ * auth service instead.
+ */
+import { parseArgs } from "node:util";
+import { SignJWT } from "jose";
+import { loadOrCreateLocalSecret } from "../auth/local-secret.js";
+import { ConfigError, loadConfig } from "../config.js";
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { email: { type: "string" }, name: { type: "string" }, ttl: { type: "string", default: "3600" } },
+});
+const [userId] = positionals;
+const ttl = Number(values.ttl);
+if (!userId || !Number.isInteger(ttl) || ttl <= 0) {
+  console.error('Usage: npm run token -- <user-id> [--email a@b.c] [--name "Ada"] [--ttl seconds]');
+  process.exit(2);
+}
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+}
+const { auth } = config;
+if (auth.kind === "jwks") {
+  console.error("AUTH_JWKS_URL is set: tokens are issued by the auth service, not by this script.");
+  process.exit(1);
+}
+const secret =
+  auth.kind === "secret" ? new TextEncoder().encode(auth.secret) : (await loadOrCreateLocalSecret(auth.file)).secret;
+
+let jwt = new SignJWT({
+  ...(values.email ? { email: values.email } : {}),
+  ...(values.name ? { name: values.name } : {}),
+})
+  .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+  .setSubject(userId)
+  .setIssuedAt()
+  .setExpirationTime(`${ttl}s`);
+if (auth.issuer) jwt = jwt.setIssuer(auth.issuer);
+if (auth.audience) jwt = jwt.setAudience(auth.audience);
+console.log(await jwt.sign(secret));

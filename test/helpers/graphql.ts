@@ -1,0 +1,48 @@
+import type { TypedDocumentString } from "../../src/gql/graphql.js";
+import type { TestApp } from "./app.js";
+import { bearer } from "./tokens.js";
+
+export interface GraphQLErrorBody {
+  message: string;
+  path?: (string | number)[];
+  extensions?: { code?: string; details?: { field: string; message: string }[] };
+}
+
+export interface GraphQLResponse<T> {
+  status: number;
+  headers: Headers;
+  data?: T | null;
+  errors?: GraphQLErrorBody[];
+}
+
+/**
+ * Runs a typed operation (from `graphql()` in src/gql) through HTTP, as a
+ * client would: POST /graphql with JSON and, if given, a bearer token.
+ */
+export async function execute<TResult, TVariables>(
+  t: Pick<TestApp, "request">,
+  document: TypedDocumentString<TResult, TVariables>,
+  variables: TVariables,
+  token?: string,
+): Promise<GraphQLResponse<TResult>> {
+  const res = await t.request("/graphql", {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json", ...(token ? bearer(token) : {}) },
+    body: JSON.stringify({ query: document.toString(), variables }),
+  });
+  const body = (await res.json()) as { data?: TResult | null; errors?: GraphQLErrorBody[] };
+  return { status: res.status, headers: res.headers, ...body };
+}
+
+/** The data of a response that must have succeeded; fails loudly with the errors otherwise. */
+export function dataOf<T>(response: GraphQLResponse<T>): T {
+  if (response.errors?.length || response.data == null) {
+    throw new Error(`expected success, got ${response.status}: ${JSON.stringify(response.errors)}`);
+  }
+  return response.data;
+}
+
+/** The codes of a response's errors, e.g. ["NOT_FOUND"]. */
+export function codesOf(response: GraphQLResponse<unknown>): (string | undefined)[] {
+  return (response.errors ?? []).map((error) => error.extensions?.code);
+}
