@@ -1,10 +1,13 @@
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
 import type { TokenVerifier } from "./auth/index.js";
 import type { Config } from "./config.js";
 import { createContextFactory } from "./context.js";
 import type { Database } from "./db/database.js";
 import { createGraphQLHandler } from "./graphql.js";
 import type { Logger } from "./logger.js";
+import { createRestRoutes } from "./rest/routes.js";
 
 export interface AppDependencies {
   config: Config;
@@ -59,7 +62,33 @@ export async function createApp({ config, db, logger, verifier }: AppDependencie
       : c.json({ status: "not_ready", ...readiness }, 503, { "Retry-After": "5" });
   });
 
+  if (config.corsOrigins.length > 0) {
+    const origin = config.corsOrigins.includes("*") ? "*" : config.corsOrigins;
+    const cors_ = cors({
+      origin,
+      allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+      allowHeaders: ["Authorization", "Content-Type", "If-Match", "Idempotency-Key", "X-Request-Id"],
+      exposeHeaders: ["ETag", "Location", "Retry-After", "X-Request-Id", "WWW-Authenticate"],
+      maxAge: 600,
+    });
+    app.use("/graphql", cors_);
+    app.use("/api/*", cors_);
+  }
+
+  // Bodies are capped before anything reads them.
+  const limit = bodyLimit({
+    maxSize: config.maxBodyBytes,
+    onError: (c) =>
+      c.json(
+        { error: { code: "PAYLOAD_TOO_LARGE", message: `The request body is larger than ${config.maxBodyBytes} bytes.` } },
+        413,
+      ),
+  });
+  app.use("/graphql", limit);
+  app.use("/api/*", limit);
+
   app.on(["GET", "POST", "OPTIONS"], "/graphql", (c) => graphql.fetch(c.req.raw));
+  app.route("/api", createRestRoutes({ createContext, logger }));
 
   app.notFound((c) =>
     c.json({ error: { code: "NOT_FOUND", message: `No route for ${c.req.method} ${c.req.path}.` } }, 404),

@@ -80,6 +80,16 @@ const envSchema = z.object({
   AUTH_TOKEN_CACHE_SIZE: integer(0, 10_000_000).default(10_000),
   LOCAL_SECRET_FILE: z.string().trim().min(1).default("./.data/local-auth-secret"),
   GRAPHIQL: boolean.optional(),
+  MAX_BODY_BYTES: integer(1024, 100 * 1024 * 1024).default(1024 * 1024),
+  CORS_ORIGINS: z
+    .string()
+    .transform((value) => value.split(",").map((origin) => origin.trim()).filter(Boolean))
+    .pipe(
+      z.array(
+        z.string().refine((origin) => origin === "*" || /^https?:\/\/[^/\s]+$/.test(origin), "a comma-separated list of origins like https://app.example.com"),
+      ),
+    )
+    .default([]),
 });
 
 export type DatabaseConfig =
@@ -129,6 +139,10 @@ export interface Config {
   migrateOnStart: boolean;
   auth: AuthConfig;
   graphiql: boolean;
+  /** Request bodies above this many bytes are refused (413) before parsing. */
+  maxBodyBytes: number;
+  /** Browser origins allowed to call the API (CORS); empty: none. */
+  corsOrigins: string[];
 }
 
 export class ConfigError extends Error {
@@ -214,5 +228,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     migrateOnStart: e.MIGRATE_ON_START,
     auth,
     graphiql: e.GRAPHIQL ?? e.NODE_ENV !== "production",
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    corsOrigins: e.CORS_ORIGINS,
   };
 }

@@ -56,7 +56,7 @@ export async function createGraphQLHandler({
  * Expected failures keep their message and get a stable `extensions.code`
  * and HTTP status; anything else is logged and masked.
  */
-export function toClientError(error: unknown, logger: Logger): Error {
+export function toClientError(error: unknown, logger: Logger): GraphQLError {
   const graphqlError = error instanceof GraphQLError ? error : undefined;
   const original = rootCause(error);
 
