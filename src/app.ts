@@ -7,6 +7,7 @@ import { createContextFactory } from "./context.js";
 import type { Database } from "./db/database.js";
 import { createGraphQLHandler } from "./graphql.js";
 import type { Logger } from "./logger.js";
+import { createDocsRoutes } from "./rest/docs.js";
 import { createRestRoutes } from "./rest/routes.js";
 
 export interface AppDependencies {
@@ -80,7 +81,12 @@ export async function createApp({ config, db, logger, verifier }: AppDependencie
     maxSize: config.maxBodyBytes,
     onError: (c) =>
       c.json(
-        { error: { code: "PAYLOAD_TOO_LARGE", message: `The request body is larger than ${config.maxBodyBytes} bytes.` } },
+        {
+          error: {
+            code: "PAYLOAD_TOO_LARGE",
+            message: `The request body is larger than ${config.maxBodyBytes} bytes.`,
+          },
+        },
         413,
       ),
   });
@@ -88,6 +94,7 @@ export async function createApp({ config, db, logger, verifier }: AppDependencie
   app.use("/api/*", limit);
 
   app.on(["GET", "POST", "OPTIONS"], "/graphql", (c) => graphql.fetch(c.req.raw));
+  app.route("/api", createDocsRoutes());
   app.route("/api", createRestRoutes({ createContext, logger }));
 
   app.notFound((c) =>

@@ -83,10 +83,20 @@ const envSchema = z.object({
   MAX_BODY_BYTES: integer(1024, 100 * 1024 * 1024).default(1024 * 1024),
   CORS_ORIGINS: z
     .string()
-    .transform((value) => value.split(",").map((origin) => origin.trim()).filter(Boolean))
+    .transform((value) =>
+      value
+        .split(",")
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
     .pipe(
       z.array(
-        z.string().refine((origin) => origin === "*" || /^https?:\/\/[^/\s]+$/.test(origin), "a comma-separated list of origins like https://app.example.com"),
+        z
+          .string()
+          .refine(
+            (origin) => origin === "*" || /^https?:\/\/[^/\s]+$/.test(origin),
+            "a comma-separated list of origins like https://app.example.com",
+          ),
       ),
     )
     .default([]),

@@ -1,4 +1,4 @@
-import { type Context as HonoContext, Hono } from "hono";
+import { Hono, type Context as HonoContext } from "hono";
 import type { Context, CreateContext } from "../context.js";
 import type { RestTaskFieldsFragment } from "../gql/graphql.js";
 import { toClientError } from "../graphql.js";
@@ -182,9 +182,7 @@ export function createRestRoutes({ createContext, logger }: { createContext: Cre
   api.delete("/:userId/tasks/:id", async (c) => {
     const context = await authorize(c);
     const expectedVersion = ifMatch(c);
-    await run(DeleteTask, { id: c.req.param("id"), expectedVersion }, context).catch(
-      renameField({}, expectedVersion),
-    );
+    await run(DeleteTask, { id: c.req.param("id"), expectedVersion }, context).catch(renameField({}, expectedVersion));
     return c.body(null, 204);
   });
 
@@ -264,7 +262,9 @@ async function jsonBody(c: HonoContext, need: "required" | "optional"): Promise<
     throw restError("BAD_USER_INPUT", "The body is not valid JSON.", [{ field: "body", message: "Malformed JSON." }]);
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw restError("BAD_USER_INPUT", "The body must be a JSON object.", [{ field: "body", message: "Not an object." }]);
+    throw restError("BAD_USER_INPUT", "The body must be a JSON object.", [
+      { field: "body", message: "Not an object." },
+    ]);
   }
   return parsed as Json;
 }
@@ -290,7 +290,9 @@ function field(
       : typeof value === "string" || (type === "string-or-null" && value === null);
   if (!ok) {
     const expected = type === "boolean" ? "true or false" : type === "string" ? "a string" : "a string or null";
-    throw restError("BAD_USER_INPUT", `${name}: Must be ${expected}.`, [{ field: name, message: `Must be ${expected}.` }]);
+    throw restError("BAD_USER_INPUT", `${name}: Must be ${expected}.`, [
+      { field: name, message: `Must be ${expected}.` },
+    ]);
   }
   return value as string | boolean | null;
 }

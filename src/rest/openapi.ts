@@ -1,0 +1,353 @@
+/**
+ * The REST contract, served at /api/openapi.json. The test suite validates
+ * every REST response it receives against this document, so it cannot drift
+ * from what the routes do.
+ */
+
+const error = (code: string, example: string) => ({
+  description: example,
+  content: {
+    "application/json": {
+      schema: { $ref: "#/components/schemas/Error" },
+      example: { error: { code, message: example } },
+    },
+  },
+});
+
+const userIdParam = {
+  name: "user_id",
+  in: "path",
+  required: true,
+  description: "The caller's user id: the `sub` of the bearer token. Any other value is refused (403).",
+  schema: { type: "string", minLength: 1 },
+} as const;
+
+const taskIdParam = {
+  name: "id",
+  in: "path",
+  required: true,
+  description: "The task id (a UUID). Another user's task id behaves exactly like a missing one (404).",
+  schema: { type: "string" },
+} as const;
+
+const ifMatchParam = {
+  name: "If-Match",
+  in: "header",
+  required: false,
+  description:
+    'The ETag of the version you last read, e.g. "3". If the task has changed since, nothing is written (412).',
+  schema: { type: "string" },
+} as const;
+
+const etagHeader = { ETag: { description: "The task's version, as an entity tag.", schema: { type: "string" } } };
+
+const taskResponse = (description: string) => ({
+  description,
+  headers: etagHeader,
+  content: { "application/json": { schema: { $ref: "#/components/schemas/TaskEnvelope" } } },
+});
+
+const commonErrors = {
+  "401": {
+    ...error("UNAUTHENTICATED", "A valid bearer token is required."),
+    headers: { "WWW-Authenticate": { schema: { type: "string" } } },
+  },
+  "403": error("FORBIDDEN", "The user id in the path is not the user of the token."),
+  "405": {
+    ...error("METHOD_NOT_ALLOWED", "DELETE is not allowed here. Allowed: GET, POST."),
+    headers: { Allow: { schema: { type: "string" } } },
+  },
+  "500": error("INTERNAL_SERVER_ERROR", "Unexpected error."),
+  "503": {
+    ...error("SERVICE_UNAVAILABLE", "The service is temporarily unavailable. Try again shortly."),
+    headers: { "Retry-After": { schema: { type: "string" } } },
+  },
+};
+
+const bodyErrors = {
+  "400": error("BAD_USER_INPUT", "title: Must not be empty."),
+  "413": error("PAYLOAD_TOO_LARGE", "The request body is larger than 1048576 bytes."),
+  "415": error("UNSUPPORTED_MEDIA_TYPE", "The body must be JSON, sent with Content-Type: application/json."),
+};
+
+export const openApiDocument = {
+  openapi: "3.1.0",
+  info: {
+    title: "tasks-api REST",
+    version: "1.0.0",
+    description:
+      "The REST compatibility layer of tasks-api: the original plan's six routes, run on the same resolvers as the GraphQL API at /graphql. Every route needs `Authorization: Bearer <token>`, and `{user_id}` must be the token's user. Unknown body fields are ignored.",
+  },
+  servers: [{ url: "/" }],
+  security: [{ bearerAuth: [] }],
+  tags: [{ name: "tasks" }],
+  paths: {
+    "/api/{user_id}/tasks": {
+      parameters: [userIdParam],
+      get: {
+        operationId: "listTasks",
+        tags: ["tasks"],
+        summary: "List the caller's tasks",
+        parameters: [
+          {
+            name: "status",
+            in: "query",
+            schema: { type: "string", enum: ["all", "pending", "completed"], default: "all" },
+          },
+          {
+            name: "sort",
+            in: "query",
+            description: "A field, descending with a leading minus. Ties are broken by id.",
+            schema: {
+              type: "string",
+              enum: ["created_at", "-created_at", "updated_at", "-updated_at", "title", "-title"],
+              default: "-created_at",
+            },
+          },
+          {
+            name: "q",
+            in: "query",
+            description: "Case-insensitive text to find in the title or description.",
+            schema: { type: "string", maxLength: 200 },
+          },
+          {
+            name: "limit",
+            in: "query",
+            schema: { type: "integer", minimum: 1, maximum: 1000, default: 100 },
+          },
+          {
+            name: "cursor",
+            in: "query",
+            description: "`meta.next_cursor` of the previous page.",
+            schema: { type: "string" },
+          },
+        ],
+        responses: {
+          "200": {
+            description: "A page of tasks.",
+            content: { "application/json": { schema: { $ref: "#/components/schemas/TaskList" } } },
+          },
+          "400": error("BAD_USER_INPUT", "limit: Must be a whole number from 1 to 1000."),
+          ...commonErrors,
+        },
+      },
+      post: {
+        operationId: "createTask",
+        tags: ["tasks"],
+        summary: "Create a task",
+        requestBody: {
+          required: true,
+          content: { "application/json": { schema: { $ref: "#/components/schemas/CreateTask" } } },
+        },
+        responses: {
+          "201": {
+            ...taskResponse("The task, created."),
+            headers: {
+              ...etagHeader,
+              Location: { description: "The new task's URL.", schema: { type: "string" } },
+            },
+          },
+          ...bodyErrors,
+          ...commonErrors,
+        },
+      },
+    },
+    "/api/{user_id}/tasks/{id}": {
+      parameters: [userIdParam, taskIdParam],
+      get: {
+        operationId: "getTask",
+        tags: ["tasks"],
+        summary: "One task",
+        responses: {
+          "200": taskResponse("The task."),
+          "400": error("BAD_USER_INPUT", "id: Must be a task id (a UUID)."),
+          "404": error("NOT_FOUND", "Task not found."),
+          ...commonErrors,
+        },
+      },
+      put: {
+        operationId: "replaceTask",
+        tags: ["tasks"],
+        summary: "Replace a task's title and description, and optionally its completion",
+        description: "A description left out is cleared; `is_completed` left out is kept.",
+        parameters: [ifMatchParam],
+        requestBody: {
+          required: true,
+          content: { "application/json": { schema: { $ref: "#/components/schemas/ReplaceTask" } } },
+        },
+        responses: {
+          "200": taskResponse("The task, changed."),
+          ...bodyErrors,
+          "404": error("NOT_FOUND", "Task not found."),
+          "412": error("PRECONDITION_FAILED", "If-Match does not match the task's current ETag."),
+          ...commonErrors,
+        },
+      },
+      delete: {
+        operationId: "deleteTask",
+        tags: ["tasks"],
+        summary: "Delete a task",
+        parameters: [ifMatchParam],
+        responses: {
+          "204": { description: "Deleted." },
+          "400": error("BAD_USER_INPUT", "id: Must be a task id (a UUID)."),
+          "404": error("NOT_FOUND", "Task not found."),
+          "412": error("PRECONDITION_FAILED", "If-Match does not match the task's current ETag."),
+          ...commonErrors,
+        },
+      },
+    },
+    "/api/{user_id}/tasks/{id}/complete": {
+      parameters: [userIdParam, taskIdParam],
+      patch: {
+        operationId: "completeTask",
+        tags: ["tasks"],
+        summary: "Set or toggle completion",
+        description:
+          'With `{"is_completed": true|false}` sets it (completing a completed task keeps its `completed_at`); with no body toggles it.',
+        parameters: [ifMatchParam],
+        requestBody: {
+          required: false,
+          content: { "application/json": { schema: { $ref: "#/components/schemas/SetCompletion" } } },
+        },
+        responses: {
+          "200": taskResponse("The task, changed."),
+          ...bodyErrors,
+          "404": error("NOT_FOUND", "Task not found."),
+          "412": error("PRECONDITION_FAILED", "If-Match does not match the task's current ETag."),
+          ...commonErrors,
+        },
+      },
+    },
+  },
+  components: {
+    securitySchemes: {
+      bearerAuth: {
+        type: "http",
+        scheme: "bearer",
+        bearerFormat: "JWT",
+        description: "A JWT from the auth service (Better Auth): EdDSA via its JWKS, or HS256 with the shared secret.",
+      },
+    },
+    schemas: {
+      Task: {
+        type: "object",
+        additionalProperties: false,
+        required: [
+          "id",
+          "user_id",
+          "title",
+          "description",
+          "is_completed",
+          "completed_at",
+          "created_at",
+          "updated_at",
+          "version",
+        ],
+        properties: {
+          id: { type: "string", format: "uuid" },
+          user_id: { type: "string" },
+          title: { type: "string", minLength: 1, maxLength: 200 },
+          description: { type: ["string", "null"], maxLength: 1000 },
+          is_completed: { type: "boolean" },
+          completed_at: { type: ["string", "null"], format: "date-time" },
+          created_at: { type: "string", format: "date-time" },
+          updated_at: { type: "string", format: "date-time" },
+          version: { type: "integer", minimum: 1 },
+        },
+      },
+      TaskEnvelope: {
+        type: "object",
+        additionalProperties: false,
+        required: ["data", "meta"],
+        properties: {
+          data: { $ref: "#/components/schemas/Task" },
+          meta: { type: "object", additionalProperties: false },
+        },
+      },
+      TaskList: {
+        type: "object",
+        additionalProperties: false,
+        required: ["data", "meta"],
+        properties: {
+          data: { type: "array", items: { $ref: "#/components/schemas/Task" } },
+          meta: {
+            type: "object",
+            additionalProperties: false,
+            required: ["total", "count", "limit", "next_cursor"],
+            properties: {
+              total: { type: "integer", minimum: 0, description: "Tasks matching the filter, across all pages." },
+              count: { type: "integer", minimum: 0, description: "Tasks in this page." },
+              limit: { type: "integer", minimum: 1, maximum: 1000 },
+              next_cursor: {
+                type: ["string", "null"],
+                description: "Pass as `cursor` for the next page; null on the last.",
+              },
+            },
+          },
+        },
+      },
+      CreateTask: {
+        type: "object",
+        required: ["title"],
+        properties: {
+          title: { type: "string", minLength: 1, maxLength: 200, description: "Trimmed; 1 to 200 characters." },
+          description: { type: ["string", "null"], maxLength: 1000 },
+        },
+      },
+      ReplaceTask: {
+        type: "object",
+        required: ["title"],
+        properties: {
+          title: { type: "string", minLength: 1, maxLength: 200 },
+          description: { type: ["string", "null"], maxLength: 1000 },
+          is_completed: { type: "boolean" },
+        },
+      },
+      SetCompletion: {
+        type: "object",
+        required: ["is_completed"],
+        properties: { is_completed: { type: "boolean" } },
+      },
+      Error: {
+        type: "object",
+        additionalProperties: false,
+        required: ["error"],
+        properties: {
+          error: {
+            type: "object",
+            additionalProperties: false,
+            required: ["code", "message"],
+            properties: {
+              code: {
+                type: "string",
+                enum: [
+                  "BAD_USER_INPUT",
+                  "UNAUTHENTICATED",
+                  "FORBIDDEN",
+                  "NOT_FOUND",
+                  "METHOD_NOT_ALLOWED",
+                  "PRECONDITION_FAILED",
+                  "PAYLOAD_TOO_LARGE",
+                  "UNSUPPORTED_MEDIA_TYPE",
+                  "INTERNAL_SERVER_ERROR",
+                  "SERVICE_UNAVAILABLE",
+                ],
+              },
+              message: { type: "string" },
+              details: {
+                type: "array",
+                items: {
+                  type: "object",
+                  additionalProperties: false,
+                  required: ["field", "message"],
+                  properties: { field: { type: "string" }, message: { type: "string" } },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;
