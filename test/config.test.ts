@@ -37,7 +37,9 @@ describe("configuration", () => {
   });
 
   it("JSON logs in production", () => {
-    expect(loadConfig({ NODE_ENV: "production" }).log.pretty).toBe(false);
+    expect(
+      loadConfig({ NODE_ENV: "production", AUTH_JWKS_URL: "https://auth.example.com/api/auth/jwks" }).log.pretty,
+    ).toBe(false);
   });
 
   it.each([

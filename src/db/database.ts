@@ -110,7 +110,10 @@ async function openDriver(config: DatabaseConfig, options: OpenOptions): Promise
       if (proxy !== undefined) {
         // Neon's local-development setup: a plain-ws proxy in front of an
         // ordinary PostgreSQL, which does its own (non-pipelined) auth.
-        neonConfig.wsProxy = () => proxy;
+        // A string, not a function: the driver then appends
+        // `?address=<host>:<port>` from DATABASE_URL, which is how the proxy
+        // learns where to connect (a function's result is used as is).
+        neonConfig.wsProxy = proxy;
         neonConfig.useSecureWebSocket = false;
         neonConfig.pipelineTLS = false;
         neonConfig.pipelineConnect = false;
