@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
-import { startServer } from "./helpers/server.js";
+import { killAllServers, startServer } from "./helpers/server.js";
 
 /** The real process: `npm start`'s entry point, on a real port. */
 describe("the server process", () => {
@@ -23,6 +23,7 @@ describe("the server process", () => {
     }
   });
   afterAll(async () => {
+    killAllServers();
     await database?.drop();
     await rm(dataDir, { recursive: true, force: true });
   });

@@ -16,6 +16,14 @@ export interface RunningServer {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+const running = new Set<ChildProcess>();
+
+/** Kills every server this file started that is still running (for afterAll, whatever a test did). */
+export function killAllServers(): void {
+  for (const child of running) child.kill("SIGKILL");
+  running.clear();
+}
+
 /** Starts `src/main.ts` as a real process on a free port and waits until it listens. */
 export async function startServer(env: Record<string, string>): Promise<RunningServer> {
   const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
@@ -23,6 +31,8 @@ export async function startServer(env: Record<string, string>): Promise<RunningS
     env: { PATH: process.env.PATH ?? "", PORT: "0", HOST: "127.0.0.1", LOG_FORMAT: "json", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  running.add(child);
+  child.once("exit", () => running.delete(child));
   const logs: Record<string, unknown>[] = [];
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => {
@@ -30,7 +40,10 @@ export async function startServer(env: Record<string, string>): Promise<RunningS
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 60 s\n${stderr}`)), 60_000);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`server did not start in 60 s\n${stderr}`));
+    }, 60_000);
     void exited.then((code) => reject(new Error(`server exited with ${code} before listening\n${stderr}`)));
     createInterface({ input: child.stdout ?? process.stdin }).on("line", (line) => {
       try {
