@@ -81,7 +81,7 @@ export function toClientError(error: unknown, logger: Logger): GraphQLError {
   logger.error({ err: original }, "unexpected error");
   return new GraphQLError("Unexpected error.", {
     ...locationOf(graphqlError),
-    extensions: { code: "INTERNAL_SERVER_ERROR" },
+    extensions: { code: "INTERNAL_SERVER_ERROR", http: { status: 500 } },
   });
 }
 

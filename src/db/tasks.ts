@@ -91,7 +91,8 @@ export async function listTasks<T extends Pick<Task, "id" | TaskOrderField>>(
 function matching({ userId, status, search }: ListTasksOptions): Prisma.TaskWhereInput {
   const where: Prisma.TaskWhereInput = { userId };
   if (status !== "ALL") where.isCompleted = status === "COMPLETED";
-  const text = search?.trim();
+  // `contains` becomes ILIKE '%' || text || '%': escape LIKE's wildcards and its escape character.
+  const text = search?.trim().replace(/[\\%_]/g, "\\$&");
   if (text) {
     where.OR = [
       { title: { contains: text, mode: "insensitive" } },
@@ -148,9 +149,15 @@ function decodeCursor(cursor: string, field: TaskOrderField, argument: string): 
   if (tag !== cursorTags[field] || typeof value !== "string" || typeof id !== "string" || !isUuid(id)) {
     throw invalid();
   }
-  if (field === "title") return { value, id };
+  if (field === "title") {
+    // No stored title contains NUL, which PostgreSQL text cannot hold.
+    if (value.includes("\u0000")) throw invalid();
+    return { value, id };
+  }
   const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw invalid();
+  // Cursors carry toISOString() values; anything else, or a year PostgreSQL cannot store, is not one of ours.
+  if (Number.isNaN(date.getTime()) || date.toISOString() !== value) throw invalid();
+  if (date.getUTCFullYear() < 1 || date.getUTCFullYear() > 9999) throw invalid();
   return { value: date, id };
 }
 

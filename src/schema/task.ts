@@ -38,8 +38,16 @@ export const Task = builder.prismaObject("Task", {
 
 // --- Inputs and validation --------------------------------------------------
 
-const title = z.string().trim().min(1, "Must not be empty.").max(200, "Must be at most 200 characters.");
-const description = z.string().trim().max(1000, "Must be at most 1000 characters.");
+/** PostgreSQL text cannot hold U+0000: refuse it as input rather than fail in the database. */
+const noNul = (value: string) => !value.includes("\u0000");
+const noNulMessage = "Must not contain the NUL character.";
+const title = z
+  .string()
+  .trim()
+  .min(1, "Must not be empty.")
+  .max(200, "Must be at most 200 characters.")
+  .refine(noNul, noNulMessage);
+const description = z.string().trim().max(1000, "Must be at most 1000 characters.").refine(noNul, noNulMessage);
 const taskId = z.string().refine((value) => /^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i.test(value), {
   message: "Must be a task id (a UUID).",
 });
@@ -75,7 +83,7 @@ const TaskFilter = builder.inputType("TaskFilter", {
     status: t.field({ type: TaskStatusFilter, defaultValue: "ALL" }),
     search: t.string({
       description: "Case-insensitive text to find in the title or description.",
-      validate: z.string().max(200, "Must be at most 200 characters."),
+      validate: z.string().max(200, "Must be at most 200 characters.").refine(noNul, noNulMessage),
     }),
   }),
 });

@@ -1,0 +1,262 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { graphql } from "../src/gql/index.js";
+import { startTestApp, type TestApp } from "./helpers/app.js";
+import { dataOf, execute } from "./helpers/graphql.js";
+import { mintToken } from "./helpers/tokens.js";
+
+/** What reaches the database: persistence across app instances, and how many SQL statements a request costs. */
+
+const QueryCreate = graphql(`
+  mutation QuerySpecCreate($input: CreateTaskInput!) {
+    createTask(input: $input) {
+      id
+      title
+      description
+      isCompleted
+      completedAt
+      createdAt
+      updatedAt
+      version
+      owner {
+        id
+        email
+      }
+    }
+  }
+`);
+
+const QueryGet = graphql(`
+  query QuerySpecGet($id: ID!) {
+    task(id: $id) {
+      id
+      title
+      description
+      isCompleted
+      completedAt
+      createdAt
+      updatedAt
+      version
+      owner {
+        id
+        email
+      }
+    }
+  }
+`);
+
+const QueryGetTitle = graphql(`
+  query QuerySpecGetTitle($id: ID!) {
+    task(id: $id) {
+      id
+      title
+    }
+  }
+`);
+
+const QueryToggle = graphql(`
+  mutation QuerySpecToggle($id: ID!) {
+    toggleTaskCompleted(id: $id) {
+      id
+      isCompleted
+      version
+    }
+  }
+`);
+
+const QueryListWithOwner = graphql(`
+  query QuerySpecListWithOwner($first: Int) {
+    tasks(first: $first) {
+      totalCount
+      edges {
+        node {
+          id
+          title
+          owner {
+            id
+            email
+          }
+        }
+      }
+    }
+  }
+`);
+
+const QueryListPlain = graphql(`
+  query QuerySpecListPlain($first: Int) {
+    tasks(first: $first) {
+      edges {
+        node {
+          id
+          title
+        }
+      }
+    }
+  }
+`);
+
+const QueryViewerTasks = graphql(`
+  query QuerySpecViewerTasks($first: Int) {
+    viewer {
+      id
+      tasks(first: $first) {
+        edges {
+          node {
+            id
+            owner {
+              id
+            }
+          }
+        }
+      }
+    }
+  }
+`);
+
+const QueryViewer = graphql(`
+  query QuerySpecViewer {
+    viewer {
+      id
+    }
+  }
+`);
+
+const mentionsUsers = (sql: string) => /\bFROM\s+("public"\.)?"?users"?|\bJOIN\s+("public"\.)?"?users"?/i.test(sql);
+
+describe("persistence", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  it("a task created through one app instance is read back, and changed, through a fresh one on the same database", async () => {
+    const token = await mintToken("persistent", { claims: { email: "keep@example.com" } });
+    const created = dataOf(
+      await execute(t, QueryCreate, { input: { title: "  survive a restart ", description: "kept" } }, token),
+    ).createTask;
+
+    const second = await startTestApp({}, t.database);
+    try {
+      // A new instance: its own client, its own token cache, nothing shared but the database.
+      expect(second.db.prisma).not.toBe(t.db.prisma);
+      const again = await mintToken("persistent", { claims: { email: "keep@example.com" }, expiresIn: 1200 });
+      expect(dataOf(await execute(second, QueryGet, { id: created.id }, again)).task).toEqual({
+        ...created,
+        title: "survive a restart",
+      });
+      expect(second.queries.some((sql) => /\bFROM\s+"public"\."tasks"/.test(sql))).toBe(true);
+
+      const toggled = dataOf(await execute(second, QueryToggle, { id: created.id }, again)).toggleTaskCompleted;
+      expect(toggled).toEqual({ id: created.id, isCompleted: true, version: 2 });
+    } finally {
+      await second.close();
+    }
+
+    // The first instance sees the second one's write, and still works after the second closed.
+    const seen = dataOf(await execute(t, QueryGet, { id: created.id }, token)).task;
+    expect(seen).toMatchObject({ id: created.id, isCompleted: true, version: 2, owner: { id: "persistent" } });
+    expect(await t.db.prisma.task.findUnique({ where: { id: created.id } })).toMatchObject({
+      userId: "persistent",
+      title: "survive a restart",
+      description: "kept",
+      version: 2,
+    });
+  });
+});
+
+describe("SQL statements per request", () => {
+  let t: TestApp;
+  const tokens = new Map<number, string>();
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    for (const size of [5, 50]) {
+      const user = `statements-${size}`;
+      const token = await mintToken(user, { claims: { email: `${user}@example.com` } });
+      // The first request with a token makes the user; later ones are served from the token cache.
+      expect(dataOf(await execute(t, QueryViewer, {}, token)).viewer.id).toBe(user);
+      await t.db.prisma.task.createMany({
+        data: Array.from({ length: size }, (_, i) => ({ userId: user, title: `task ${i}` })),
+      });
+      tokens.set(size, token);
+    }
+  });
+  afterAll(() => t.close());
+
+  const tokenFor = (size: number) => {
+    const token = tokens.get(size);
+    if (!token) throw new Error(`no user with ${size} tasks`);
+    return token;
+  };
+
+  /** The statements one request sent. */
+  async function statementsOf(run: () => Promise<unknown>): Promise<string[]> {
+    t.queries.length = 0;
+    await run();
+    return [...t.queries];
+  }
+
+  it("a page of tasks with their owner costs the same few statements for 5 tasks as for 50", async () => {
+    const counts: number[] = [];
+    for (const size of [5, 50]) {
+      let edges = 0;
+      const statements = await statementsOf(async () => {
+        const data = dataOf(await execute(t, QueryListWithOwner, { first: 50 }, tokenFor(size)));
+        edges = data.tasks.edges.length;
+        expect(data.tasks.totalCount).toBe(size);
+        for (const edge of data.tasks.edges) {
+          expect(edge.node.owner).toEqual({ id: `statements-${size}`, email: `statements-${size}@example.com` });
+        }
+      });
+      expect(edges).toBe(size);
+      expect(statements.filter(mentionsUsers).length).toBeLessThanOrEqual(1);
+      counts.push(statements.length);
+    }
+    expect(counts[0]).toBe(counts[1]);
+    expect(counts[1]).toBeLessThanOrEqual(3);
+  });
+
+  it("viewer.tasks with each task's owner costs the same few statements for 5 tasks as for 50", async () => {
+    const counts: number[] = [];
+    for (const size of [5, 50]) {
+      const statements = await statementsOf(async () => {
+        const data = dataOf(await execute(t, QueryViewerTasks, { first: 50 }, tokenFor(size)));
+        expect(data.viewer.tasks.edges).toHaveLength(size);
+        expect(data.viewer.tasks.edges.every((edge) => edge.node.owner.id === data.viewer.id)).toBe(true);
+      });
+      counts.push(statements.length);
+    }
+    expect(counts[0]).toBe(counts[1]);
+    expect(counts[1]).toBeLessThanOrEqual(3);
+  });
+
+  it("a task with only id and title selected does not query users", async () => {
+    const token = tokenFor(5);
+    const id = dataOf(await execute(t, QueryListPlain, { first: 1 }, token)).tasks.edges[0]?.node.id;
+    if (!id) throw new Error("no task");
+
+    const plain = await statementsOf(async () => {
+      expect(dataOf(await execute(t, QueryGetTitle, { id }, token)).task?.id).toBe(id);
+    });
+    expect(plain).toHaveLength(1);
+    expect(plain.filter(mentionsUsers)).toEqual([]);
+
+    const list = await statementsOf(async () => {
+      expect(dataOf(await execute(t, QueryListPlain, { first: 5 }, token)).tasks.edges).toHaveLength(5);
+    });
+    expect(list.filter(mentionsUsers)).toEqual([]);
+
+    // The check can tell: with the owner selected, users are read.
+    const withOwner = await statementsOf(async () => {
+      expect(dataOf(await execute(t, QueryGet, { id }, token)).task?.owner.id).toBe("statements-5");
+    });
+    expect(withOwner.filter(mentionsUsers).length).toBeGreaterThan(0);
+  });
+
+  it("totalCount is counted only when it is asked for", async () => {
+    const token = tokenFor(50);
+    const count = (statements: string[]) => statements.filter((sql) => /\bCOUNT\s*\(/i.test(sql)).length;
+    expect(count(await statementsOf(() => execute(t, QueryListPlain, { first: 10 }, token)))).toBe(0);
+    expect(count(await statementsOf(() => execute(t, QueryListWithOwner, { first: 10 }, token)))).toBe(1);
+  });
+});
