@@ -80,6 +80,7 @@ const envSchema = z.object({
   AUTH_TOKEN_CACHE_SIZE: integer(0, 10_000_000).default(10_000),
   LOCAL_SECRET_FILE: z.string().trim().min(1).default("./.data/local-auth-secret"),
   GRAPHIQL: boolean.optional(),
+  GRAPHQL_INTROSPECTION: boolean.optional(),
   MAX_BODY_BYTES: integer(1024, 100 * 1024 * 1024).default(1024 * 1024),
   CORS_ORIGINS: z
     .string()
@@ -149,6 +150,8 @@ export interface Config {
   migrateOnStart: boolean;
   auth: AuthConfig;
   graphiql: boolean;
+  /** Whether clients may ask the schema about itself (and get "Did you mean" hints). */
+  introspection: boolean;
   /** Request bodies above this many bytes are refused (413) before parsing. */
   maxBodyBytes: number;
   /** Browser origins allowed to call the API (CORS); empty: none. */
@@ -238,6 +241,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     migrateOnStart: e.MIGRATE_ON_START,
     auth,
     graphiql: e.GRAPHIQL ?? e.NODE_ENV !== "production",
+    introspection: e.GRAPHQL_INTROSPECTION ?? e.GRAPHIQL ?? e.NODE_ENV !== "production",
     maxBodyBytes: e.MAX_BODY_BYTES,
     corsOrigins: e.CORS_ORIGINS,
   };

@@ -1,5 +1,5 @@
-import { GraphQLError } from "graphql";
-import { createYoga, type YogaServerInstance } from "graphql-yoga";
+import { GraphQLError, NoSchemaIntrospectionCustomRule } from "graphql";
+import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { Config } from "./config.js";
 import type { Context, CreateContext } from "./context.js";
 import { isDatabaseUnavailable } from "./db/errors.js";
@@ -49,7 +49,33 @@ export async function createGraphQLHandler({
     context: ({ request }) => createContext(request),
     logging: false,
     maskedErrors: { maskError: (error) => toClientError(error, logger) },
+    plugins: config.introspection ? [] : [withoutIntrospection()],
   });
+}
+
+/**
+ * Production without introspection: `__schema`/`__type` queries are refused,
+ * and validation messages lose their "Did you mean ...?" hints, which would
+ * otherwise spell the schema out one guess at a time.
+ */
+function withoutIntrospection(): Plugin {
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(NoSchemaIntrospectionCustomRule);
+      return ({ result, setResult }) => {
+        if (result.length === 0) return;
+        setResult(
+          result.map(
+            (error) =>
+              new GraphQLError(error.message.replace(/ ?Did you mean .*\?$/, ""), {
+                nodes: error.nodes ?? null,
+                extensions: error.extensions,
+              }),
+          ),
+        );
+      };
+    },
+  };
 }
 
 /**
