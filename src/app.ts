@@ -144,7 +144,7 @@ export async function createApp({ config, db, logger, verifier }: AppDependencie
 
   app.onError((error, c) => {
     logger.error({ err: error, path: c.req.path }, "unhandled error");
-    return c.json({ error: { code: "INTERNAL", message: "Unexpected error." } }, 500);
+    return c.json({ error: { code: "INTERNAL_SERVER_ERROR", message: "Unexpected error." } }, 500);
   });
 
   return {

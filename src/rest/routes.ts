@@ -77,6 +77,11 @@ const sortOrders = {
 
 const statuses = { all: "ALL", pending: "OPEN", completed: "COMPLETED" } as const;
 
+/** `table[key]` for the table's own keys only: `?sort=constructor` is not a sort order. */
+function own<T extends object>(table: T, key: string): T[keyof T] | undefined {
+  return Object.hasOwn(table, key) ? table[key as keyof T] : undefined;
+}
+
 export function createRestRoutes({ createContext, logger }: { createContext: CreateContext; logger: Logger }) {
   const run = createOperationRunner(logger);
   const api = new Hono();
@@ -106,9 +111,9 @@ export function createRestRoutes({ createContext, logger }: { createContext: Cre
     const query = c.req.query();
     const problems: { field: string; message: string }[] = [];
 
-    const status = statuses[(query.status ?? "all") as keyof typeof statuses];
+    const status = own(statuses, query.status ?? "all");
     if (status === undefined) problems.push({ field: "status", message: "Must be one of all, pending, completed." });
-    const sort = sortOrders[(query.sort ?? "-created_at") as keyof typeof sortOrders];
+    const sort = own(sortOrders, query.sort ?? "-created_at");
     if (sort === undefined) {
       problems.push({ field: "sort", message: `Must be one of ${Object.keys(sortOrders).join(", ")}.` });
     }
@@ -304,7 +309,8 @@ function field(
 function ifMatch(c: HonoContext): number | null {
   const header = c.req.header("if-match")?.trim();
   if (header === undefined || header === "*") return null;
-  const match = /^(?:W\/)?"(\d{1,9})"$/.exec(header);
+  // Our tags are "1", "2", ...: "0" or "01" is not one of them.
+  const match = /^(?:W\/)?"([1-9]\d{0,8})"$/.exec(header);
   if (!match?.[1]) throw restError("PRECONDITION_FAILED", "If-Match does not match the task's current ETag.");
   return Number(match[1]);
 }
