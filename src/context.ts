@@ -30,11 +30,17 @@ export function createContextFactory({ verifier, prisma }: ContextOptions) {
     if (header === null) return { viewer: null, prisma, maxPageSize };
     const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header);
     if (!match?.[1]) throw new UnauthenticatedError("The Authorization header must be: Bearer <token>.");
-    const { viewer, fresh } = await verifier.verify(match[1]);
+    const { viewer, fresh, remember } = await verifier.verify(match[1]);
     // A token seen before has already made its user; a new one (a new user,
     // or every ~15 minutes when the auth service issues the next token) makes
     // sure the row exists and its email and name are current.
-    if (fresh) await ensureUser(prisma, viewer);
+    if (fresh) {
+      await ensureUser(prisma, viewer);
+      // Only now: a cached token must mean its user row exists. Cached any
+      // earlier, a failed upsert (or one still running when the same token
+      // comes again) would let later requests skip it and find no row.
+      remember();
+    }
     return { viewer, prisma, maxPageSize };
   };
 }

@@ -14,6 +14,11 @@ export interface Verified {
   viewer: Viewer;
   /** False when the answer came from the cache of verified tokens. */
   fresh: boolean;
+  /**
+   * Puts a fresh token in the cache. Call it once the token's user row is
+   * known to exist, since a cached token skips the user upsert.
+   */
+  remember(): void;
 }
 
 export interface TokenVerifier {
@@ -58,7 +63,7 @@ export function createTokenVerifier(auth: AuthConfig, secret?: Uint8Array): Toke
     async verify(token) {
       const cached = cache.get(token);
       if (cached !== undefined) {
-        if (cached.expiresAt > Date.now()) return { viewer: cached.viewer, fresh: false };
+        if (cached.expiresAt > Date.now()) return { viewer: cached.viewer, fresh: false, remember: () => {} };
         cache.delete(token);
       }
       if (token.length > maxTokenLength) throw new UnauthenticatedError("The bearer token is too large.");
@@ -70,15 +75,17 @@ export function createTokenVerifier(auth: AuthConfig, secret?: Uint8Array): Toke
         throw toAuthError(error);
       }
       const viewer = viewerFrom(payload);
-      if (auth.cacheSize > 0 && payload.exp !== undefined) {
+      const { exp } = payload;
+      const remember = () => {
+        if (auth.cacheSize === 0 || exp === undefined) return;
         if (cache.size >= auth.cacheSize) {
           // Evict the oldest entry: Map keeps insertion order.
           const oldest = cache.keys().next();
           if (!oldest.done) cache.delete(oldest.value);
         }
-        cache.set(token, { viewer, expiresAt: payload.exp * 1000 });
-      }
-      return { viewer, fresh: true };
+        cache.set(token, { viewer, expiresAt: exp * 1000 });
+      };
+      return { viewer, fresh: true, remember };
     },
   };
 }
