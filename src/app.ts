@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono, type Next } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
@@ -16,6 +16,8 @@ export interface AppDependencies {
   db: Database;
   logger: Logger;
   verifier: TokenVerifier;
+  /** False while the service cannot serve yet (migrations pending at start): the APIs answer 503. */
+  serving?: () => boolean;
 }
 
 export interface App {
@@ -26,7 +28,7 @@ export interface App {
 }
 
 /** The HTTP surface: routing, request logs and health. No business logic here. */
-export async function createApp({ config, db, logger, verifier }: AppDependencies): Promise<App> {
+export async function createApp({ config, db, logger, verifier, serving = () => true }: AppDependencies): Promise<App> {
   let draining = false;
   const createContext = createContextFactory({ verifier, prisma: db.prisma });
   const graphql = await createGraphQLHandler({ config, createContext, logger });
@@ -113,6 +115,17 @@ export async function createApp({ config, db, logger, verifier }: AppDependencie
   });
   app.use("/graphql", limit);
   app.use("/api/*", limit);
+
+  const notYet = async (c: Context, next: Next) => {
+    if (serving()) return next();
+    return c.json(
+      { error: { code: "SERVICE_UNAVAILABLE", message: "The service is starting. Try again shortly." } },
+      503,
+      { "Retry-After": "5" },
+    );
+  };
+  app.use("/graphql", notYet);
+  app.use("/api/*", notYet);
 
   // Operations are posted as JSON only. A browser form (urlencoded, multipart,
   // text/plain) can be sent cross-site without a preflight: refusing those

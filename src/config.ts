@@ -47,6 +47,7 @@ const envSchema = z.object({
     .default("info"),
   LOG_FORMAT: z.enum(["pretty", "json"], "one of pretty, json").optional(),
   SHUTDOWN_GRACE_MS: integer(0, 600_000).default(10_000),
+  SHUTDOWN_DELAY_MS: integer(0, 600_000).optional(),
 
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_DRIVER: z.enum(["pg", "neon"], "one of pg, neon").default("pg"),
@@ -146,6 +147,8 @@ export interface Config {
   port: number;
   log: { level: string; pretty: boolean };
   shutdownGraceMs: number;
+  /** After SIGTERM, how long to keep accepting (while /readyz says 503) before closing the listener. */
+  shutdownDelayMs: number;
   database: DatabaseConfig;
   migrateOnStart: boolean;
   auth: AuthConfig;
@@ -226,6 +229,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pretty: (e.LOG_FORMAT ?? (e.NODE_ENV === "production" ? "json" : "pretty")) === "pretty",
     },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    shutdownDelayMs: e.SHUTDOWN_DELAY_MS ?? (e.NODE_ENV === "production" ? 5_000 : 0),
     database:
       e.DATABASE_URL === undefined
         ? { kind: "pglite", dataDir: e.PGLITE_DATA_DIR }

@@ -1,9 +1,33 @@
 import { mkdtemp, rm } from "node:fs/promises";
+import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
 import { killAllServers, startServer } from "./helpers/server.js";
+import { mintToken, testSecret } from "./helpers/tokens.js";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+/** A plain TCP forwarder on loopback: the database "appears" on `port`. */
+function forward(port: number, to: number): Promise<Server> {
+  return new Promise((resolve) => {
+    const server = createServer((socket) => {
+      const upstream = connect(to, "127.0.0.1");
+      socket.pipe(upstream).pipe(socket);
+      socket.on("error", () => upstream.destroy());
+      upstream.on("error", () => socket.destroy());
+    }).listen(port, "127.0.0.1", () => resolve(server));
+  });
+}
 
 /** The real process: `npm start`'s entry point, on a real port. */
 describe("the server process", () => {
@@ -30,6 +54,8 @@ describe("the server process", () => {
 
   it("starts, is ready, and on SIGTERM stops accepting, closes the database and exits 0", async () => {
     const server = await startServer(env);
+    // Migrations run once the port is open; ready after them.
+    await server.waitForLog((entry) => String(entry.msg).startsWith("migrations:"));
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: "ready" });
@@ -47,11 +73,83 @@ describe("the server process", () => {
   it("a second start finds the migrations applied and its data still there", async () => {
     const server = await startServer(env);
     try {
-      const migrations = server.logs.find((entry) => String(entry.msg).startsWith("migrations:"));
-      expect(migrations?.msg).toBe("migrations: up to date");
+      const migrations = await server.waitForLog((entry) => String(entry.msg).startsWith("migrations:"));
+      expect(migrations.msg).toBe("migrations: up to date");
       expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
     } finally {
       expect(await server.stop("SIGINT")).toBe(0);
+    }
+  });
+
+  it("starts with the database unreachable: stays up and not ready, then ready once the database appears", async () => {
+    const port = await freePort();
+    const target = database?.url ? new URL(database.url) : undefined;
+    const url = `postgres://postgres@127.0.0.1:${port}/${target?.pathname.slice(1) ?? "nowhere"}`;
+    const server = await startServer({ DATABASE_URL: url, DATABASE_CONNECT_TIMEOUT_MS: "500" });
+    let forwarder: Server | undefined;
+    try {
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${server.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ status: "not_ready", database: "unreachable" });
+      const api = await fetch(`${server.url}/api/someone/tasks`);
+      expect(api.status).toBe(503);
+      expect(api.headers.get("retry-after")).toBe("5");
+      await server.waitForLog((entry) => String(entry.msg).startsWith("database unreachable"));
+      if (target === undefined) {
+        console.info("PGlite run: no database server to bring up; the recovery half runs on PostgreSQL.");
+        return;
+      }
+      // The database appears on that port: the retrying migrations find it.
+      forwarder = await forward(port, Number(target.port || 5432));
+      await server.waitForLog((entry) => String(entry.msg).startsWith("migrations:"), 30_000);
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+    } finally {
+      expect(await server.stop("SIGTERM")).toBe(0);
+      forwarder?.close();
+    }
+  });
+
+  it("on SIGTERM turns not ready first, finishes a slow request, then exits 0", async (context) => {
+    if (database?.url === undefined) {
+      console.info("PGlite run: a request cannot be held open from outside an embedded database; runs on PostgreSQL.");
+      context.skip();
+      return;
+    }
+    const url = database.url;
+    const server = await startServer({ ...env, SHUTDOWN_DELAY_MS: "1500", AUTH_SECRET: testSecret });
+    await server.waitForLog((entry) => String(entry.msg).startsWith("migrations:"));
+    const token = await mintToken("slow-user");
+    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    const created = await fetch(`${server.url}/api/slow-user/tasks`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ title: "held" }),
+    });
+    const { data } = (await created.json()) as { data: { id: string } };
+    // Another session locks the row, so the update below waits for it.
+    const locker = new pg.Client({ connectionString: url });
+    await locker.connect();
+    try {
+      await locker.query("BEGIN");
+      await locker.query("SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE", [data.id]);
+      const slow = fetch(`${server.url}/api/slow-user/tasks/${data.id}`, {
+        method: "PUT",
+        headers,
+        body: JSON.stringify({ title: "finished after SIGTERM" }),
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const exited = server.stop("SIGTERM");
+      await server.waitForLog((entry) => String(entry.msg).startsWith("shutting down"));
+      // Still accepting during the delay, but no longer ready.
+      expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
+      await locker.query("COMMIT");
+      const res = await slow;
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ data: { title: "finished after SIGTERM", version: 2 } });
+      expect(await exited).toBe(0);
+    } finally {
+      await locker.end();
     }
   });
 

@@ -11,7 +11,7 @@ export interface RunningServer {
   /** Every JSON log line the server printed so far. */
   logs: Record<string, unknown>[];
   /** Resolves with the first log line that matches, waiting for it if need be. */
-  waitForLog(match: (entry: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
+  waitForLog(match: (entry: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** Sends a signal and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -63,13 +63,13 @@ export async function startServer(env: Record<string, string>): Promise<RunningS
     url,
     child,
     logs,
-    async waitForLog(match) {
-      for (let waited = 0; waited < 10_000; waited += 20) {
+    async waitForLog(match, timeoutMs = 10_000) {
+      for (let waited = 0; waited < timeoutMs; waited += 20) {
         const found = logs.find(match);
         if (found) return found;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      throw new Error("no matching log line within 10 s");
+      throw new Error(`no matching log line within ${timeoutMs} ms`);
     },
     stop: (signal = "SIGTERM") => {
       child.kill(signal);
