@@ -1,3 +1,4 @@
+import { EnvelopArmor } from "@escape.tech/graphql-armor";
 import { GraphQLError, NoSchemaIntrospectionCustomRule } from "graphql";
 import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { Config } from "./config.js";
@@ -27,6 +28,22 @@ mutation AddTask {
 }
 `;
 
+/**
+ * Limits checked while parsing and validating, before any resolver runs, so
+ * an expensive query costs the service nothing but its rejection. A page is
+ * capped separately (100 tasks). The limits leave room for every real
+ * client query, GraphiQL's introspection included.
+ */
+const costControls = new EnvelopArmor({
+  maxTokens: { n: 2000 },
+  maxDepth: { n: 10, ignoreIntrospection: true },
+  maxAliases: { n: 15 },
+  maxDirectives: { n: 10 },
+  costLimit: { maxCost: 5000, ignoreIntrospection: true },
+  // Hints are removed with introspection (see withoutIntrospection), not here.
+  blockFieldSuggestion: { enabled: false },
+});
+
 /** GraphQL over HTTP at /graphql, and GraphiQL there for browsers when enabled. */
 export async function createGraphQLHandler({
   config,
@@ -49,7 +66,7 @@ export async function createGraphQLHandler({
     context: ({ request }) => createContext(request),
     logging: false,
     maskedErrors: { maskError: (error) => toClientError(error, logger) },
-    plugins: config.introspection ? [] : [withoutIntrospection()],
+    plugins: [...costControls.protect().plugins, ...(config.introspection ? [] : [withoutIntrospection()])],
   });
 }
 
