@@ -8,6 +8,7 @@ import { createContextFactory } from "./context.js";
 import type { Database } from "./db/database.js";
 import { createGraphQLHandler } from "./graphql.js";
 import type { Logger } from "./logger.js";
+import { createRateLimiter, RateLimitedError } from "./rate-limit.js";
 import { createDocsRoutes } from "./rest/docs.js";
 import { createRestRoutes } from "./rest/routes.js";
 
@@ -25,12 +26,24 @@ export interface App {
   fetch(request: Request): Promise<Response>;
   /** From now on /readyz says 503, so that load balancers stop sending traffic. */
   drain(): void;
+  /** Releases what the app holds besides the database (the rate limiter's Redis connection). */
+  close(): Promise<void>;
 }
 
 /** The HTTP surface: routing, request logs and health. No business logic here. */
 export async function createApp({ config, db, logger, verifier, serving = () => true }: AppDependencies): Promise<App> {
   let draining = false;
-  const createContext = createContextFactory({ verifier, prisma: db.prisma });
+  const limiter = createRateLimiter({
+    windowMs: config.rateLimit.windowMs,
+    redisUrl: config.rateLimit.redisUrl,
+    onError: (error) => logger.warn({ err: error }, "rate limiter unavailable: requests are let through"),
+  });
+  const createContext = createContextFactory({
+    verifier,
+    prisma: db.prisma,
+    limiter,
+    perUserLimit: config.rateLimit.perUser,
+  });
   const graphql = await createGraphQLHandler({ config, createContext, logger });
   const app = new Hono();
 
@@ -127,6 +140,28 @@ export async function createApp({ config, db, logger, verifier, serving = () => 
   app.use("/graphql", notYet);
   app.use("/api/*", notYet);
 
+  // Before authentication, per client address: a flood of bad tokens costs
+  // little, and never reaches the verifier. (Behind a proxy every client
+  // shares its address: raise RATE_LIMIT_IP, or turn it off with 0.)
+  const perAddress = async (c: Context, next: Next) => {
+    if (config.rateLimit.perAddress > 0) {
+      const address = remoteAddress(c);
+      try {
+        await limiter.take(`ip:${address}`, config.rateLimit.perAddress);
+      } catch (error) {
+        if (!(error instanceof RateLimitedError)) throw error;
+        const retry = { "Retry-After": String(error.retryAfterSeconds) };
+        const body = { code: "RATE_LIMITED", message: error.message };
+        return c.req.path.startsWith("/api")
+          ? c.json({ error: body }, 429, retry)
+          : c.json({ errors: [{ message: error.message, extensions: { code: "RATE_LIMITED" } }] }, 429, retry);
+      }
+    }
+    return next();
+  };
+  app.use("/graphql", perAddress);
+  app.use("/api/*", perAddress);
+
   // Operations are posted as JSON only. A browser form (urlencoded, multipart,
   // text/plain) can be sent cross-site without a preflight: refusing those
   // means no mutation can ride on a user's cookies or open tab (CSRF).
@@ -165,5 +200,12 @@ export async function createApp({ config, db, logger, verifier, serving = () => 
     drain: () => {
       draining = true;
     },
+    close: () => limiter.close(),
   };
+}
+
+/** The peer's address as the socket sees it; requests made without a socket (tests) share one key. */
+function remoteAddress(c: Context): string {
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+  return incoming?.socket?.remoteAddress ?? "local";
 }

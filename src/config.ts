@@ -82,6 +82,14 @@ const envSchema = z.object({
   LOCAL_SECRET_FILE: z.string().trim().min(1).default("./.data/local-auth-secret"),
   GRAPHIQL: boolean.optional(),
   GRAPHQL_INTROSPECTION: boolean.optional(),
+  RATE_LIMIT_WINDOW_MS: integer(1000, 3_600_000).default(60_000),
+  RATE_LIMIT_USER: integer(0, 10_000_000).default(600),
+  RATE_LIMIT_IP: integer(0, 10_000_000).default(1200),
+  REDIS_URL: z
+    .string()
+    .trim()
+    .regex(/^rediss?:\/\/\S+$/, "a URL of the form redis://host:6379")
+    .optional(),
   MAX_BODY_BYTES: integer(1024, 100 * 1024 * 1024).default(1024 * 1024),
   CORS_ORIGINS: z
     .string()
@@ -159,6 +167,8 @@ export interface Config {
   maxBodyBytes: number;
   /** Browser origins allowed to call the API (CORS); empty: none. */
   corsOrigins: string[];
+  /** Requests per window: per user once authenticated, per client address before; 0 turns a limit off. */
+  rateLimit: { windowMs: number; perUser: number; perAddress: number; redisUrl?: string };
 }
 
 export class ConfigError extends Error {
@@ -248,5 +258,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     introspection: e.GRAPHQL_INTROSPECTION ?? e.GRAPHIQL ?? e.NODE_ENV !== "production",
     maxBodyBytes: e.MAX_BODY_BYTES,
     corsOrigins: e.CORS_ORIGINS,
+    rateLimit: {
+      windowMs: e.RATE_LIMIT_WINDOW_MS,
+      perUser: e.RATE_LIMIT_USER,
+      perAddress: e.RATE_LIMIT_IP,
+      ...(e.REDIS_URL === undefined ? {} : { redisUrl: e.REDIS_URL }),
+    },
   };
 }

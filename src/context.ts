@@ -14,6 +14,9 @@ export interface Context {
 export interface ContextOptions {
   verifier: TokenVerifier;
   prisma: PrismaClient;
+  /** Counts each authenticated request against its user's limit (0: no limit). */
+  limiter?: { take(key: string, limit: number): Promise<void> };
+  perUserLimit?: number;
 }
 
 export const graphqlMaxPageSize = 100;
@@ -24,13 +27,15 @@ export const graphqlMaxPageSize = 100;
  * (fields that need one refuse); a header that is present but wrong is
  * refused here, before any database query.
  */
-export function createContextFactory({ verifier, prisma }: ContextOptions) {
+export function createContextFactory({ verifier, prisma, limiter, perUserLimit = 0 }: ContextOptions) {
   return async function createContext(request: Request, maxPageSize = graphqlMaxPageSize): Promise<Context> {
     const header = request.headers.get("authorization");
     if (header === null) return { viewer: null, prisma, maxPageSize };
     const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header);
     if (!match?.[1]) throw new UnauthenticatedError("The Authorization header must be: Bearer <token>.");
     const { viewer, fresh, remember } = await verifier.verify(match[1]);
+    // Per user, so that one user's burst cannot use up another's share.
+    if (limiter && perUserLimit > 0) await limiter.take(`user:${viewer.id}`, perUserLimit);
     // A token seen before has already made its user; a new one (a new user,
     // or every ~15 minutes when the auth service issues the next token) makes
     // sure the row exists and its email and name are current.

@@ -8,6 +8,7 @@ export type ErrorCode =
   | "NOT_FOUND"
   | "BAD_USER_INPUT"
   | "CONFLICT"
+  | "RATE_LIMITED"
   | "SERVICE_UNAVAILABLE";
 
 /** The HTTP status of each code: the one mapping, used by GraphQL and REST alike. */
@@ -17,6 +18,7 @@ export const httpStatus: Record<ErrorCode, number> = {
   NOT_FOUND: 404,
   BAD_USER_INPUT: 400,
   CONFLICT: 409,
+  RATE_LIMITED: 429,
   SERVICE_UNAVAILABLE: 503,
 };
 

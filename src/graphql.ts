@@ -4,8 +4,9 @@ import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { Config } from "./config.js";
 import type { Context, CreateContext } from "./context.js";
 import { isDatabaseUnavailable } from "./db/errors.js";
-import { AppError, type ErrorCode, httpStatus, ServiceUnavailableError } from "./errors.js";
+import { AppError, httpStatus, ServiceUnavailableError } from "./errors.js";
 import type { Logger } from "./logger.js";
+import { RateLimitedError } from "./rate-limit.js";
 import { schema } from "./schema/index.js";
 
 export type GraphQLHandler = YogaServerInstance<Record<string, never>, Context>;
@@ -114,7 +115,7 @@ export function toClientError(error: unknown, logger: Logger): GraphQLError {
       extensions: {
         code: appError.code,
         ...(appError.details.length > 0 ? { details: appError.details } : {}),
-        http: { status: httpStatus[appError.code], headers: httpHeaders(appError.code) },
+        http: { status: httpStatus[appError.code], headers: httpHeaders(appError) },
       },
     });
   }
@@ -139,8 +140,9 @@ function rootCause(error: unknown): unknown {
   return current;
 }
 
-function httpHeaders(code: ErrorCode): Record<string, string> {
-  if (code === "UNAUTHENTICATED") return { "WWW-Authenticate": 'Bearer realm="tasks-api"' };
-  if (code === "SERVICE_UNAVAILABLE") return { "Retry-After": "5" };
+function httpHeaders(error: AppError): Record<string, string> {
+  if (error.code === "UNAUTHENTICATED") return { "WWW-Authenticate": 'Bearer realm="tasks-api"' };
+  if (error.code === "SERVICE_UNAVAILABLE") return { "Retry-After": "5" };
+  if (error instanceof RateLimitedError) return { "Retry-After": String(error.retryAfterSeconds) };
   return {};
 }

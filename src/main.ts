@@ -98,6 +98,7 @@ async function shutdown(signal: string): Promise<void> {
   force.unref();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   clearTimeout(force);
+  await app.close();
   await db.close();
   logger.info("stopped");
   logger.flush();

@@ -57,6 +57,10 @@ const commonErrors = {
     ...error("METHOD_NOT_ALLOWED", "DELETE is not allowed here. Allowed: GET, POST."),
     headers: { Allow: { schema: { type: "string" } } },
   },
+  "429": {
+    ...error("RATE_LIMITED", "Too many requests. Try again in 12 s."),
+    headers: { "Retry-After": { schema: { type: "string" } } },
+  },
   "500": error("INTERNAL_SERVER_ERROR", "Unexpected error."),
   "503": {
     ...error("SERVICE_UNAVAILABLE", "The service is temporarily unavailable. Try again shortly."),
@@ -330,6 +334,7 @@ export const openApiDocument = {
                   "PRECONDITION_FAILED",
                   "PAYLOAD_TOO_LARGE",
                   "UNSUPPORTED_MEDIA_TYPE",
+                  "RATE_LIMITED",
                   "INTERNAL_SERVER_ERROR",
                   "SERVICE_UNAVAILABLE",
                 ],

@@ -27,7 +27,15 @@ export interface TestApp {
 export async function startTestApp(env: Record<string, string> = {}, existing?: TestDatabase): Promise<TestApp> {
   const database = existing ?? (await createTestDatabase());
   const config: Config = {
-    ...loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", AUTH_SECRET: testSecret, ...env }),
+    // Rate limits are off unless a test turns them on: suites make thousands of requests from one "address".
+    ...loadConfig({
+      NODE_ENV: "test",
+      LOG_LEVEL: "silent",
+      AUTH_SECRET: testSecret,
+      RATE_LIMIT_IP: "0",
+      RATE_LIMIT_USER: "0",
+      ...env,
+    }),
     database: database.config,
   };
   const queries: string[] = [];
@@ -42,6 +50,7 @@ export async function startTestApp(env: Record<string, string> = {}, existing?: 
     queries,
     request: (path, init) => app.fetch(new Request(new URL(path, "http://tasks.test"), init)),
     async close() {
+      await app.close();
       await db.close();
       if (!existing) await database.drop();
     },
