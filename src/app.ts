@@ -43,6 +43,7 @@ export async function createApp({ config, db, logger, verifier, serving = () => 
     prisma: db.prisma,
     limiter,
     perUserLimit: config.rateLimit.perUser,
+    idempotencyTtlMs: config.idempotencyTtlMs,
   });
   const graphql = await createGraphQLHandler({ config, createContext, logger });
   const app = new Hono();

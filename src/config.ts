@@ -82,6 +82,7 @@ const envSchema = z.object({
   LOCAL_SECRET_FILE: z.string().trim().min(1).default("./.data/local-auth-secret"),
   GRAPHIQL: boolean.optional(),
   GRAPHQL_INTROSPECTION: boolean.optional(),
+  IDEMPOTENCY_TTL_HOURS: integer(1, 24 * 365).default(24),
   RATE_LIMIT_WINDOW_MS: integer(1000, 3_600_000).default(60_000),
   RATE_LIMIT_USER: integer(0, 10_000_000).default(600),
   RATE_LIMIT_IP: integer(0, 10_000_000).default(1200),
@@ -167,6 +168,8 @@ export interface Config {
   maxBodyBytes: number;
   /** Browser origins allowed to call the API (CORS); empty: none. */
   corsOrigins: string[];
+  /** How long an Idempotency-Key is remembered. */
+  idempotencyTtlMs: number;
   /** Requests per window: per user once authenticated, per client address before; 0 turns a limit off. */
   rateLimit: { windowMs: number; perUser: number; perAddress: number; redisUrl?: string };
 }
@@ -258,6 +261,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     introspection: e.GRAPHQL_INTROSPECTION ?? e.GRAPHIQL ?? e.NODE_ENV !== "production",
     maxBodyBytes: e.MAX_BODY_BYTES,
     corsOrigins: e.CORS_ORIGINS,
+    idempotencyTtlMs: e.IDEMPOTENCY_TTL_HOURS * 60 * 60 * 1000,
     rateLimit: {
       windowMs: e.RATE_LIMIT_WINDOW_MS,
       perUser: e.RATE_LIMIT_USER,

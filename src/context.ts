@@ -1,5 +1,5 @@
 import type { TokenVerifier, Viewer } from "./auth/index.js";
-import { UnauthenticatedError } from "./errors.js";
+import { BadUserInputError, UnauthenticatedError } from "./errors.js";
 import type { PrismaClient } from "./generated/prisma/client.js";
 
 /** What every resolver gets. Built in one place, for GraphQL and REST alike. */
@@ -9,6 +9,10 @@ export interface Context {
   prisma: PrismaClient;
   /** The largest page a connection may return to this caller (REST allows more than GraphQL). */
   maxPageSize: number;
+  /** The request's Idempotency-Key header: a create with one happens at most once. */
+  idempotencyKey: string | null;
+  /** How long an idempotency key is remembered. */
+  idempotencyTtlMs: number;
 }
 
 export interface ContextOptions {
@@ -17,6 +21,7 @@ export interface ContextOptions {
   /** Counts each authenticated request against its user's limit (0: no limit). */
   limiter?: { take(key: string, limit: number): Promise<void> };
   perUserLimit?: number;
+  idempotencyTtlMs?: number;
 }
 
 export const graphqlMaxPageSize = 100;
@@ -27,10 +32,18 @@ export const graphqlMaxPageSize = 100;
  * (fields that need one refuse); a header that is present but wrong is
  * refused here, before any database query.
  */
-export function createContextFactory({ verifier, prisma, limiter, perUserLimit = 0 }: ContextOptions) {
+export function createContextFactory({
+  verifier,
+  prisma,
+  limiter,
+  perUserLimit = 0,
+  idempotencyTtlMs = 24 * 60 * 60 * 1000,
+}: ContextOptions) {
   return async function createContext(request: Request, maxPageSize = graphqlMaxPageSize): Promise<Context> {
+    const idempotencyKey = readIdempotencyKey(request);
+    const base = { prisma, maxPageSize, idempotencyKey, idempotencyTtlMs };
     const header = request.headers.get("authorization");
-    if (header === null) return { viewer: null, prisma, maxPageSize };
+    if (header === null) return { ...base, viewer: null };
     const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header);
     if (!match?.[1]) throw new UnauthenticatedError("The Authorization header must be: Bearer <token>.");
     const { viewer, fresh, remember } = await verifier.verify(match[1]);
@@ -46,8 +59,20 @@ export function createContextFactory({ verifier, prisma, limiter, perUserLimit =
       // comes again) would let later requests skip it and find no row.
       remember();
     }
-    return { viewer, prisma, maxPageSize };
+    return { ...base, viewer };
   };
+}
+
+/** Printable ASCII, 1 to 255 characters (a UUID is the usual choice). */
+function readIdempotencyKey(request: Request): string | null {
+  const key = request.headers.get("idempotency-key");
+  if (key === null) return null;
+  if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
+    throw new BadUserInputError([
+      { field: "Idempotency-Key", message: "Must be 1 to 255 printable ASCII characters, such as a UUID." },
+    ]);
+  }
+  return key;
 }
 
 export type CreateContext = ReturnType<typeof createContextFactory>;

@@ -9,6 +9,7 @@ export type ErrorCode =
   | "BAD_USER_INPUT"
   | "CONFLICT"
   | "RATE_LIMITED"
+  | "IDEMPOTENCY_KEY_REUSED"
   | "SERVICE_UNAVAILABLE";
 
 /** The HTTP status of each code: the one mapping, used by GraphQL and REST alike. */
@@ -19,6 +20,7 @@ export const httpStatus: Record<ErrorCode, number> = {
   BAD_USER_INPUT: 400,
   CONFLICT: 409,
   RATE_LIMITED: 429,
+  IDEMPOTENCY_KEY_REUSED: 422,
   SERVICE_UNAVAILABLE: 503,
 };
 
@@ -67,6 +69,15 @@ export class BadUserInputError extends AppError {
 export class ConflictError extends AppError {
   constructor(message: string) {
     super("CONFLICT", message);
+  }
+}
+
+export class IdempotencyKeyReusedError extends AppError {
+  constructor() {
+    super(
+      "IDEMPOTENCY_KEY_REUSED",
+      "This Idempotency-Key was already used for a different request. Use a new key for a new request.",
+    );
   }
 }
 

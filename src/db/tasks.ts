@@ -1,4 +1,5 @@
-import { BadUserInputError, ConflictError, NotFoundError } from "../errors.js";
+import { createHash } from "node:crypto";
+import { BadUserInputError, ConflictError, IdempotencyKeyReusedError, NotFoundError } from "../errors.js";
 import { Prisma, type PrismaClient, type Task } from "../generated/prisma/client.js";
 
 /**
@@ -176,6 +177,73 @@ export async function createTask(
   query: TaskQuery = {},
 ) {
   return prisma.task.create({ ...query, data: { userId, title: input.title, description: input.description } });
+}
+
+/**
+ * Creates a task at most once per idempotency key: a retry with the same key
+ * and the same input gets the task as first created (even if it has changed
+ * or gone since), the same key with another input is refused, and
+ * concurrent retries race on the key's primary key, so one task is made.
+ */
+export async function createTaskOnce(
+  prisma: PrismaClient,
+  userId: string,
+  input: { title: string; description: string | null },
+  idempotency: { key: string; ttlMs: number },
+): Promise<Task> {
+  const requestHash = createHash("sha256")
+    .update(JSON.stringify(["createTask", input.title, input.description]))
+    .digest("hex");
+  const where = { userId_key: { userId, key: idempotency.key } };
+  const replay = async (): Promise<Task | undefined> => {
+    const existing = await prisma.idempotencyKey.findUnique({ where });
+    if (existing === null || existing.expiresAt.getTime() <= Date.now()) return undefined;
+    if (existing.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
+    return reviveTask(existing.response);
+  };
+
+  const replayed = await replay();
+  if (replayed) return replayed;
+  try {
+    return await prisma.$transaction(async (tx) => {
+      // This user's expired keys, this one included if it had expired, are forgotten.
+      await tx.idempotencyKey.deleteMany({ where: { userId, expiresAt: { lte: new Date() } } });
+      const task = await tx.task.create({ data: { userId, title: input.title, description: input.description } });
+      await tx.idempotencyKey.create({
+        data: {
+          userId,
+          key: idempotency.key,
+          requestHash,
+          response: { ...task, completedAt: task.completedAt?.toISOString() ?? null },
+          expiresAt: new Date(Date.now() + idempotency.ttlMs),
+        },
+      });
+      return task;
+    });
+  } catch (error) {
+    // A concurrent request with the same key committed first: ours rolled back, answer as a retry.
+    if ((error as { code?: unknown }).code === "P2002") {
+      const winner = await replay();
+      if (winner) return winner;
+    }
+    throw error;
+  }
+}
+
+function reviveTask(stored: Prisma.JsonValue): Task {
+  const task = stored as Record<string, unknown>;
+  const date = (value: unknown) => new Date(String(value));
+  return {
+    id: String(task.id),
+    userId: String(task.userId),
+    title: String(task.title),
+    description: task.description == null ? null : String(task.description),
+    isCompleted: task.isCompleted === true,
+    completedAt: task.completedAt == null ? null : date(task.completedAt),
+    createdAt: date(task.createdAt),
+    updatedAt: date(task.updatedAt),
+    version: Number(task.version),
+  };
 }
 
 export interface TaskChanges {

@@ -139,6 +139,17 @@ export const openApiDocument = {
         operationId: "createTask",
         tags: ["tasks"],
         summary: "Create a task",
+        description:
+          "With an `Idempotency-Key` header, a retry with the same key and body returns the first result (201, for 24 hours) and creates nothing; the same key with another body is a 422.",
+        parameters: [
+          {
+            name: "Idempotency-Key",
+            in: "header",
+            required: false,
+            description: "Any unique string of 1 to 255 printable ASCII characters, such as a UUID.",
+            schema: { type: "string", minLength: 1, maxLength: 255 },
+          },
+        ],
         requestBody: {
           required: true,
           content: { "application/json": { schema: { $ref: "#/components/schemas/CreateTask" } } },
@@ -152,6 +163,10 @@ export const openApiDocument = {
             },
           },
           ...bodyErrors,
+          "422": error(
+            "IDEMPOTENCY_KEY_REUSED",
+            "This Idempotency-Key was already used for a different request. Use a new key for a new request.",
+          ),
           ...commonErrors,
         },
       },
@@ -335,6 +350,7 @@ export const openApiDocument = {
                   "PAYLOAD_TOO_LARGE",
                   "UNSUPPORTED_MEDIA_TYPE",
                   "RATE_LIMITED",
+                  "IDEMPOTENCY_KEY_REUSED",
                   "INTERNAL_SERVER_ERROR",
                   "SERVICE_UNAVAILABLE",
                 ],

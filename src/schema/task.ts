@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { Context } from "../context.js";
 import {
   createTask,
+  createTaskOnce,
   deleteTask,
   findTask,
   listTasks,
@@ -233,15 +234,18 @@ const expectedVersionArg = (t: Args) =>
 builder.mutationFields((t) => ({
   createTask: t.withAuth({ loggedIn: true }).prismaField({
     type: Task,
-    description: "Adds a task for the caller.",
+    description:
+      "Adds a task for the caller. Send an `Idempotency-Key` header to make retries safe: the same key with the same input returns the first result (for 24 hours) instead of adding another task; with another input it is refused (IDEMPOTENCY_KEY_REUSED).",
     args: { input: t.arg({ type: CreateTaskInput, required: true }) },
-    resolve: (query, _root, { input }, context) =>
-      createTask(
-        context.prisma,
-        context.viewer.id,
-        { title: input.title, description: emptyToNull(input.description) ?? null },
-        query,
-      ),
+    resolve: (query, _root, { input }, context) => {
+      const fields = { title: input.title, description: emptyToNull(input.description) ?? null };
+      return context.idempotencyKey === null
+        ? createTask(context.prisma, context.viewer.id, fields, query)
+        : createTaskOnce(context.prisma, context.viewer.id, fields, {
+            key: context.idempotencyKey,
+            ttlMs: context.idempotencyTtlMs,
+          });
+    },
   }),
 
   updateTask: t.withAuth({ loggedIn: true }).prismaField({
