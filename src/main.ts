@@ -2,19 +2,12 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { createApp } from "./app.js";
 import { setUpAuth } from "./auth/index.js";
-import { ConfigError, loadConfig } from "./config.js";
+import { loadConfigOrExit } from "./config.js";
 import { openDatabase } from "./db/database.js";
 import { isDatabaseUnavailable } from "./db/errors.js";
 import { createLogger } from "./logger.js";
 
-let config: ReturnType<typeof loadConfig>;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(error.message);
-  process.exit(1);
-}
+const config = loadConfigOrExit();
 
 const logger = createLogger(config);
 const db = await openDatabase(config.database, {

@@ -5,10 +5,10 @@
  * embedded one under PGLITE_DATA_DIR), recording them in `_prisma_migrations`
  * as `prisma migrate deploy` does.
  */
-import { loadConfig } from "../config.js";
+import { loadConfigOrExit } from "../config.js";
 import { openDatabase } from "../db/database.js";
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 const db = await openDatabase(config.database);
 try {
   const applied = await db.migrate();

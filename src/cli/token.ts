@@ -9,7 +9,7 @@
 import { parseArgs } from "node:util";
 import { SignJWT } from "jose";
 import { loadOrCreateLocalSecret } from "../auth/local-secret.js";
-import { ConfigError, loadConfig } from "../config.js";
+import { loadConfigOrExit } from "../config.js";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -22,15 +22,7 @@ if (!userId || !Number.isInteger(ttl) || ttl <= 0) {
   process.exit(2);
 }
 
-let config: ReturnType<typeof loadConfig>;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(error.message);
-  process.exit(1);
-}
-const { auth } = config;
+const { auth } = loadConfigOrExit();
 if (auth.kind === "jwks") {
   console.error("AUTH_JWKS_URL is set: tokens are issued by the auth service, not by this script.");
   process.exit(1);
