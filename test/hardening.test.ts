@@ -73,6 +73,26 @@ describe("hardening", () => {
     expect(await count()).toBe(before + 1);
   });
 
+  it("refuses a GraphQL body over MAX_BODY_BYTES with 413, before parsing or running it", async () => {
+    const small = await startTestApp({ MAX_BODY_BYTES: "2048" });
+    try {
+      const before = await small.db.prisma.task.count();
+      small.queries.length = 0;
+      const query = `mutation { createTask(input: { title: "${"x".repeat(190)}" }) { id } }`;
+      const res = await small.request("/graphql", {
+        method: "POST",
+        headers: { "content-type": "application/json", ...bearer(token) },
+        body: JSON.stringify({ query, variables: { padding: "p".repeat(4000) } }),
+      });
+      expect(res.status).toBe(413);
+      expect(await res.json()).toMatchObject({ error: { code: "PAYLOAD_TOO_LARGE" } });
+      expect(small.queries).toEqual([]);
+      expect(await small.db.prisma.task.count()).toBe(before);
+    } finally {
+      await small.close();
+    }
+  });
+
   it("sets security headers on every response, and a strict CSP on JSON", async () => {
     for (const path of ["/healthz", "/graphql", "/api/x/tasks", "/nowhere"]) {
       const res = await t.request(path, { headers: { accept: "application/json" } });

@@ -153,6 +153,22 @@ describe("the server process", () => {
     }
   });
 
+  it("answers oversized headers with a fast 431, and keeps serving", async () => {
+    const server = await startServer(env);
+    try {
+      await server.waitForLog((entry) => String(entry.msg).startsWith("migrations:"));
+      const huge = await fetch(`${server.url}/graphql`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${"a".repeat(64 * 1024)}`, "content-type": "application/json" },
+        body: "{}",
+      });
+      expect(huge.status).toBe(431);
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    } finally {
+      expect(await server.stop("SIGTERM")).toBe(0);
+    }
+  });
+
   it("refuses to start with a wrong setting, naming it", async () => {
     await expect(startServer({ ...env, PORT: "not-a-port" })).rejects.toThrow(/PORT="not-a-port"/);
   });
