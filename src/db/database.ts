@@ -42,6 +42,9 @@ export async function openDatabase(config: DatabaseConfig, options: OpenOptions 
   const driver = await openDriver(config, options);
   const prisma = new PrismaClient({
     adapter: driver.adapter,
+    // Wait for a transaction's connection a little longer than the pool's own
+    // acquire timeout, so that the pool's error (a 503) is the one that fires.
+    ...(config.kind === "pglite" ? {} : { transactionOptions: { maxWait: config.connectTimeoutMs + 1_000 } }),
     log: options.onQuery ? [{ emit: "event", level: "query" }] : [],
   });
   const { onQuery } = options;
@@ -96,8 +99,12 @@ async function openDriver(config: DatabaseConfig, options: OpenOptions): Promise
     }
     case "postgres": {
       const pool = new pg.Pool(poolConfig(config));
+      // Our own listener, for the pool's whole life: the adapter removes its
+      // one on $disconnect, and an idle connection failing after that, with
+      // no listener, would crash the process.
+      pool.on("error", (error) => options.onPoolError?.(error));
       return {
-        adapter: new PrismaPg(pool, options.onPoolError ? { onPoolError: options.onPoolError } : undefined),
+        adapter: new PrismaPg(pool),
         migrationAdapter: () => migrationAdapter(config.url),
         close: () => pool.end(),
       };
@@ -148,7 +155,15 @@ function poolConfig(config: Extract<DatabaseConfig, { url: string }>): pg.PoolCo
     idleTimeoutMillis: config.idleTimeoutMs,
     keepAlive: true,
     application_name: "tasks-api",
-    ...(config.statementTimeoutMs > 0 ? { statement_timeout: config.statementTimeoutMs } : {}),
+    ...(config.statementTimeoutMs > 0
+      ? {
+          statement_timeout: config.statementTimeoutMs,
+          // The server enforces statement_timeout only if it hears the
+          // statement; a hung server or network never answers. A client-side
+          // bound, a little longer, ends those requests too.
+          query_timeout: config.statementTimeoutMs + config.connectTimeoutMs,
+        }
+      : {}),
   };
 }
 

@@ -1,0 +1,587 @@
+import pg from "pg";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { DatabaseConfig } from "../src/config.js";
+import { CreateTask, ListTasks } from "../src/rest/operations.js";
+import { startTestApp, type TestApp } from "./helpers/app.js";
+import { createTestDatabase, type TestDatabase, usingPostgres } from "./helpers/database.js";
+import { codesOf, dataOf, execute, type GraphQLResponse } from "./helpers/graphql.js";
+import { errorOf, listOf, type RestResponse, rest, taskOf } from "./helpers/rest.js";
+import { startTcpProxy, type TcpProxy } from "./helpers/tcp-proxy.js";
+import { mintToken } from "./helpers/tokens.js";
+
+/**
+ * Database faults: the app runs on a real PostgreSQL database, reached
+ * through a loopback TCP proxy that the tests turn off, reset, slow down or
+ * make hang. Nothing here stops or restarts the PostgreSQL server itself.
+ *
+ * What must hold: an outage is the service's problem for now, not a bug (503
+ * with Retry-After and the error envelope, never a 500), no request hangs,
+ * and the app recovers on its own once the database is back.
+ */
+
+/** Something a request can end with, or "hung" if it did not end in `hangAfterMs`. */
+type Outcome<T> = T | "hung";
+
+/**
+ * A generous bound that only tells a hang from an answer (every timeout in
+ * these apps is a second or two); not a timing assertion.
+ */
+const hangAfterMs = 15_000;
+
+async function within<T>(promise: Promise<T>): Promise<Outcome<T>> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<"hung">((resolve) => {
+    timer = setTimeout(() => resolve("hung"), hangAfterMs);
+  });
+  try {
+    return await Promise.race([promise, hung]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The vitest timeout of the tests that wait for requests that might hang. */
+const hangTestTimeout = hangAfterMs + 15_000;
+
+const firstPage = { first: 5, after: null, filter: null, orderBy: null };
+
+/** A REST 503: the contract's envelope (rest() checks it), code SERVICE_UNAVAILABLE, Retry-After. */
+function expectRestUnavailable(res: Outcome<RestResponse>, what: string): void {
+  expect(res, `${what} hung`).not.toBe("hung");
+  if (res === "hung") return;
+  expect({ what, status: res.status, text: res.text }).toMatchObject({ what, status: 503 });
+  expect(errorOf(res, 503, "SERVICE_UNAVAILABLE").message).toMatch(/unavailable|try again/i);
+  expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
+}
+
+/** A GraphQL 503: HTTP 503, one SERVICE_UNAVAILABLE error, Retry-After, no data. */
+function expectGraphQLUnavailable(res: Outcome<GraphQLResponse<unknown>>, what: string): void {
+  expect(res, `${what} hung`).not.toBe("hung");
+  if (res === "hung") return;
+  expect({ what, status: res.status, codes: codesOf(res), errors: res.errors }).toMatchObject({
+    what,
+    status: 503,
+    codes: ["SERVICE_UNAVAILABLE"],
+  });
+  expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
+  expect(res.data ?? null).toBeNull();
+}
+
+/** Success or 503, never anything else (a 500, a hang). */
+function expectSuccessOr503(res: Outcome<{ status: number }>, success: number[], what: string): void {
+  expect(res, `${what} hung`).not.toBe("hung");
+  if (res === "hung") return;
+  expect([...success, 503], `${what} answered ${res.status}`).toContain(res.status);
+}
+
+describe.runIf(usingPostgres)("database faults (PostgreSQL behind a loopback TCP proxy)", () => {
+  let database: TestDatabase;
+  let databaseUrl: string;
+  /** Each test's app and proxy, closed after it: the proxy first, so nothing waits on a hanging socket. */
+  let running: { t: TestApp; proxy: TcpProxy }[] = [];
+  const admins: pg.Client[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    if (database.url === undefined) throw new Error("a PostgreSQL test database has a URL");
+    databaseUrl = database.url;
+  });
+
+  afterEach(async () => {
+    for (const { t, proxy } of running) {
+      await proxy.close();
+      await t.close();
+    }
+    running = [];
+    for (const client of admins.splice(0)) await client.end().catch(() => {});
+  });
+
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  /**
+   * A fresh app whose database connections all go through a fresh proxy, with
+   * short timeouts and a small pool. startTestApp takes its database config
+   * from the TestDatabase it is given, so the config is written here.
+   */
+  async function faultyApp(
+    overrides: Partial<Omit<Extract<DatabaseConfig, { url: string }>, "kind" | "url">> = {},
+  ): Promise<{ t: TestApp; proxy: TcpProxy }> {
+    const proxy = await startTcpProxy();
+    const url = proxy.urlFor(databaseUrl);
+    const config: DatabaseConfig = {
+      kind: "postgres",
+      url,
+      poolMax: 3,
+      connectTimeoutMs: 1_000,
+      idleTimeoutMs: 30_000,
+      statementTimeoutMs: 1_500,
+      ...overrides,
+    };
+    // drop() is a no-op: the database belongs to the file, dropped in afterAll.
+    const t = await startTestApp({}, { config, url, drop: async () => {} });
+    running.push({ t, proxy });
+    return { t, proxy };
+  }
+
+  /** A plain connection to the test database (not through the proxy), for setting up and inspecting. */
+  async function adminClient(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: databaseUrl, application_name: "faults-admin" });
+    await client.connect();
+    admins.push(client);
+    return client;
+  }
+
+  /** A user with a cached token and a row, so that later requests only need the database for their own work. */
+  async function signedIn(t: TestApp, user: string): Promise<{ token: string; path: string }> {
+    const token = await mintToken(user);
+    const path = `/api/${user}/tasks`;
+    expect(listOf(await rest(t, "GET", path, { token })).meta.total).toBe(0);
+    return { token, path };
+  }
+
+  describe("the database is down", () => {
+    it.each([
+      { refuse: "close", drop: "end" },
+      { refuse: "reset", drop: "reset" },
+    ] as const)(
+      "connections refused ($refuse) and dropped ($drop): 503 everywhere, /healthz 200, recovery without a restart",
+      async ({ refuse, drop }) => {
+        const { t, proxy } = await faultyApp();
+        const { token, path } = await signedIn(t, `faults-down-${refuse}`);
+        const created = taskOf(await rest(t, "POST", path, { token, body: { title: "before the outage" } }), 201);
+        expect((await t.request("/readyz")).status).toBe(200);
+
+        await proxy.refuse(refuse);
+        proxy.drop(drop);
+        const taskPath = `${path}/${created.id}`;
+        expectRestUnavailable(await within(rest(t, "GET", path, { token })), "GET list");
+        expectRestUnavailable(
+          await within(rest(t, "POST", path, { token, body: { title: "during the outage" } })),
+          "POST",
+        );
+        expectRestUnavailable(
+          await within(
+            rest(t, "POST", path, {
+              token,
+              headers: { "idempotency-key": `down-${refuse}` },
+              body: { title: "during the outage, once" },
+            }),
+          ),
+          "POST with Idempotency-Key",
+        );
+        expectRestUnavailable(await within(rest(t, "GET", taskPath, { token })), "GET one");
+        expectRestUnavailable(
+          await within(rest(t, "PUT", taskPath, { token, body: { title: "changed during the outage" } })),
+          "PUT",
+        );
+        expectRestUnavailable(await within(rest(t, "PATCH", `${taskPath}/complete`, { token })), "PATCH");
+        expectRestUnavailable(await within(rest(t, "DELETE", taskPath, { token })), "DELETE");
+        expectGraphQLUnavailable(await within(execute(t, ListTasks, firstPage, token)), "GraphQL tasks");
+        expectGraphQLUnavailable(
+          await within(execute(t, CreateTask, { input: { title: "during the outage" } }, token)),
+          "GraphQL createTask",
+        );
+
+        // A token never seen before: the user upsert (while building the context) fails first.
+        const newcomer = `faults-newcomer-${refuse}`;
+        const fresh = await mintToken(newcomer);
+        expectRestUnavailable(
+          await within(rest(t, "GET", `/api/${newcomer}/tasks`, { token: fresh })),
+          "new user REST",
+        );
+        expectGraphQLUnavailable(await within(execute(t, ListTasks, firstPage, fresh)), "new user GraphQL");
+
+        const ready = await t.request("/readyz");
+        expect(ready.status).toBe(503);
+        expect(ready.headers.get("retry-after")).toMatch(/^\d+$/);
+        expect(await ready.json()).toEqual({ status: "not_ready", database: "unreachable", migrations: "unknown" });
+        const health = await t.request("/healthz");
+        expect(health.status).toBe(200);
+        expect(await health.json()).toEqual({ status: "ok" });
+
+        // Back: the same app serves again.
+        await proxy.pass();
+        const upstreamBefore = proxy.stats.upstream;
+        expect((await t.request("/readyz")).status).toBe(200);
+        const list = listOf(await rest(t, "GET", path, { token }));
+        expect(list.data.map((task) => task.id)).toEqual([created.id]);
+        expect(list.data[0]?.title).toBe("before the outage");
+        taskOf(await rest(t, "POST", path, { token, body: { title: "after the outage" } }), 201);
+        expect(dataOf(await execute(t, ListTasks, firstPage, token)).tasks.totalCount).toBe(2);
+        expect(dataOf(await execute(t, ListTasks, firstPage, fresh)).tasks.totalCount).toBe(0);
+        // On new connections: every old one was dropped.
+        expect(proxy.stats.upstream).toBeGreaterThan(upstreamBefore);
+      },
+      hangTestTimeout,
+    );
+  });
+
+  it.each(["reset", "end"] as const)(
+    "connections dropped mid-flight (%s): the in-flight requests get 503 (not 500, no hang), later ones succeed",
+    async (how) => {
+      const { t, proxy } = await faultyApp({ poolMax: 3 });
+      const { token, path } = await signedIn(t, `faults-midflight-${how}`);
+      for (let i = 0; i < 3; i++) taskOf(await rest(t, "POST", path, { token, body: { title: `task ${i}` } }), 201);
+
+      // Every chunk is held a while, so the requests below are surely in flight when the connections go.
+      proxy.delay(500);
+      const received = proxy.stats.bytesFromClients;
+      const inFlight = [
+        ...Array.from({ length: 3 }, () => within(rest(t, "GET", path, { token }))),
+        ...Array.from({ length: 2 }, (_, i) => within(rest(t, "POST", path, { token, body: { title: `lost ${i}` } }))),
+        ...Array.from({ length: 3 }, () => within(execute(t, ListTasks, firstPage, token))),
+      ];
+      // Some statements have reached the proxy (and wait there): reset every connection under them.
+      await proxy.waitFor((stats) => stats.bytesFromClients > received);
+      const upstreamAtDrop = proxy.stats.upstream;
+      proxy.drop(how);
+      proxy.delay(0);
+
+      const outcomes = await Promise.all(inFlight);
+      let failed = 0;
+      for (const [i, outcome] of outcomes.entries()) {
+        expectSuccessOr503(outcome, [200, 201], `request ${i}`);
+        if (outcome === "hung" || outcome.status !== 503) continue;
+        failed++;
+        if ("text" in outcome) expectRestUnavailable(outcome, `request ${i}`);
+        else expectGraphQLUnavailable(outcome, `request ${i}`);
+      }
+      // At least the requests whose statements were held by the proxy lost their connection.
+      expect(failed).toBeGreaterThan(0);
+
+      // The pool heals: every later request succeeds, on new connections.
+      for (let i = 0; i < 10; i++) {
+        expect(listOf(await rest(t, "GET", path, { token })).meta.total).toBeGreaterThanOrEqual(3);
+        dataOf(await execute(t, ListTasks, firstPage, token));
+      }
+      taskOf(await rest(t, "POST", path, { token, body: { title: "after the reset" } }), 201);
+      expect(proxy.stats.upstream).toBeGreaterThan(upstreamAtDrop);
+    },
+    hangTestTimeout,
+  );
+
+  describe("the database hangs (the proxy accepts and never forwards)", () => {
+    it(
+      "with no open connection: every request ends with 503, /readyz 503, /healthz 200; then recovery",
+      async () => {
+        const { t, proxy } = await faultyApp();
+        const user = "faults-hang-cold";
+        const token = await mintToken(user);
+        const path = `/api/${user}/tasks`;
+        proxy.blackhole();
+
+        const outcomes = await Promise.all([
+          within(rest(t, "GET", path, { token })),
+          within(rest(t, "POST", path, { token, body: { title: "into the void" } })),
+          within(execute(t, ListTasks, firstPage, token)),
+          within(t.request("/readyz")),
+        ]);
+        const [list, post, graph, ready] = outcomes;
+        expectRestUnavailable(list, "GET list");
+        expectRestUnavailable(post, "POST");
+        expectGraphQLUnavailable(graph, "GraphQL tasks");
+        expect(ready === "hung" ? "hung" : ready.status).toBe(503);
+        expect((await t.request("/healthz")).status).toBe(200);
+        expect(proxy.stats.accepted).toBeGreaterThan(0);
+        expect(proxy.stats.upstream).toBe(0);
+
+        await proxy.pass();
+        expect(listOf(await rest(t, "GET", path, { token })).meta.total).toBe(0);
+        expect((await t.request("/readyz")).status).toBe(200);
+      },
+      hangTestTimeout,
+    );
+
+    it(
+      "with open pooled connections: every request ends with 503 (no hang), /readyz 503; then recovery",
+      async () => {
+        const { t, proxy } = await faultyApp({ poolMax: 2 });
+        const { token, path } = await signedIn(t, "faults-hang-warm");
+        // Two connections open and idle in the pool.
+        await Promise.all([rest(t, "GET", path, { token }), rest(t, "GET", path, { token })]);
+        expect(proxy.stats.open).toBeGreaterThan(0);
+        proxy.blackhole();
+
+        const [list, post, graph, ready] = await Promise.all([
+          within(rest(t, "GET", path, { token })),
+          within(rest(t, "POST", path, { token, body: { title: "into the void" } })),
+          within(execute(t, ListTasks, firstPage, token)),
+          within(t.request("/readyz")),
+        ]);
+        expectRestUnavailable(list, "GET list on a hanging connection");
+        expectRestUnavailable(post, "POST on a hanging connection");
+        expectGraphQLUnavailable(graph, "GraphQL tasks on a hanging connection");
+        expect(ready === "hung" ? "hung" : ready.status, "/readyz on a hanging connection").toBe(503);
+
+        await proxy.pass();
+        expect(listOf(await rest(t, "GET", path, { token })).meta.total).toBeGreaterThanOrEqual(0);
+      },
+      hangTestTimeout,
+    );
+
+    it(
+      "a statement that waits past DATABASE_STATEMENT_TIMEOUT_MS (a lock held elsewhere) ends with 503",
+      async () => {
+        const { t } = await faultyApp({ statementTimeoutMs: 1_000 });
+        const { token, path } = await signedIn(t, "faults-statement-timeout");
+        taskOf(await rest(t, "POST", path, { token, body: { title: "locked away" } }), 201);
+
+        const admin = await adminClient();
+        await admin.query("BEGIN");
+        await admin.query("LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE");
+        try {
+          expectRestUnavailable(await within(rest(t, "GET", path, { token })), "GET list behind a lock");
+          expectGraphQLUnavailable(await within(execute(t, ListTasks, firstPage, token)), "GraphQL behind a lock");
+        } finally {
+          await admin.query("ROLLBACK");
+        }
+        expect(listOf(await rest(t, "GET", path, { token })).meta.total).toBe(1);
+      },
+      hangTestTimeout,
+    );
+  });
+
+  it.each([
+    { statementTimeoutMs: 1_500, why: "a short statement timeout" },
+    { statementTimeoutMs: 10_000, why: "the default statement timeout (10 s)" },
+  ])(
+    "a create with Idempotency-Key (a transaction) stuck behind a lock ends with 503, not 500 ($why)",
+    async ({ statementTimeoutMs }) => {
+      const { t } = await faultyApp({ statementTimeoutMs });
+      const user = `faults-idempotent-${statementTimeoutMs}`;
+      const { token, path } = await signedIn(t, user);
+      const admin = await adminClient();
+      await admin.query("BEGIN");
+      await admin.query("LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE");
+      try {
+        const post = await within(
+          rest(t, "POST", path, { token, headers: { "idempotency-key": "stuck" }, body: { title: "stuck" } }),
+        );
+        expectRestUnavailable(post, "POST with Idempotency-Key behind a lock");
+      } finally {
+        await admin.query("ROLLBACK");
+      }
+      // Once the lock is gone, the same key creates the task (the failed attempt left nothing behind).
+      const created = taskOf(
+        await rest(t, "POST", path, { token, headers: { "idempotency-key": "stuck" }, body: { title: "stuck" } }),
+        201,
+      );
+      expect(listOf(await rest(t, "GET", path, { token })).data.map((task) => task.id)).toEqual([created.id]);
+    },
+    hangTestTimeout,
+  );
+
+  it(
+    "pool exhausted by long statements: requests get 503 without opening more connections, then all is well",
+    async () => {
+      const poolMax = 2;
+      const { t, proxy } = await faultyApp({ poolMax, connectTimeoutMs: 1_000, statementTimeoutMs: 10_000 });
+      const { token, path } = await signedIn(t, "faults-pool");
+
+      // Every connection of the pool busy for 3 s.
+      const admin = await adminClient();
+      // (A PrismaPromise runs only once it is awaited or then-ed.)
+      const holders = Array.from({ length: poolMax }, () =>
+        t.db.prisma.$queryRaw<{ slept: number }[]>`SELECT 1 AS slept FROM pg_sleep(3)`.then((rows) => rows),
+      );
+      for (const holder of holders) holder.catch(() => {});
+      for (let busy = 0; busy < poolMax; await new Promise((resolve) => setTimeout(resolve, 20))) {
+        const { rows } = await admin.query<{ busy: number }>(
+          `SELECT count(*)::int AS busy FROM pg_stat_activity
+           WHERE datname = current_database() AND state = 'active' AND query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()`,
+        );
+        busy = rows[0]?.busy ?? 0;
+      }
+
+      const outcomes = await Promise.all([
+        ...Array.from({ length: 4 }, () => within(rest(t, "GET", path, { token }))),
+        within(rest(t, "POST", path, { token, body: { title: "no room" } })),
+        ...Array.from({ length: 3 }, () => within(execute(t, ListTasks, firstPage, token))),
+      ]);
+      for (const [i, outcome] of outcomes.entries()) {
+        if (outcome !== "hung" && "text" in outcome) expectRestUnavailable(outcome, `request ${i}`);
+        else expectGraphQLUnavailable(outcome, `request ${i}`);
+      }
+      // No pile-up: the pool never opened more than its maximum.
+      expect(proxy.stats.maxOpen).toBeLessThanOrEqual(poolMax);
+
+      // The long statements were not disturbed, and afterwards everything works.
+      await expect(Promise.all(holders)).resolves.toHaveLength(poolMax);
+      expect(listOf(await rest(t, "GET", path, { token })).meta.total).toBe(0);
+      taskOf(await rest(t, "POST", path, { token, body: { title: "room again" } }), 201);
+      expect(dataOf(await execute(t, ListTasks, firstPage, token)).tasks.totalCount).toBe(1);
+    },
+    hangTestTimeout,
+  );
+
+  it(
+    "pool exhausted when a create with Idempotency-Key (a transaction) needs its connection: 201 or 503, not 500",
+    async () => {
+      // The defaults for the pool's acquire timeout (5 s) and statement timeout (10 s).
+      const { t, proxy } = await faultyApp({ poolMax: 1, connectTimeoutMs: 5_000, statementTimeoutMs: 10_000 });
+      const { token, path } = await signedIn(t, "faults-pool-transaction");
+
+      // Slow the one connection down, so that the create's first statement (the key lookup) is seen in flight...
+      proxy.delay(300);
+      const received = proxy.stats.bytesFromClients;
+      const post = within(
+        rest(t, "POST", path, { token, headers: { "idempotency-key": "pool" }, body: { title: "in a transaction" } }),
+      );
+      await proxy.waitFor((stats) => stats.bytesFromClients > received);
+      // ...and queue a 3 s statement behind it: it gets the connection before the create's transaction asks for one.
+      const holder = t.db.prisma.$queryRaw<{ slept: number }[]>`SELECT 1 AS slept FROM pg_sleep(3)`.then(
+        (rows) => rows,
+      );
+      // Awaited below; if the test fails first, its rejection at cleanup is not an unhandled one.
+      holder.catch(() => {});
+
+      const outcome = await post;
+      expectSuccessOr503(outcome, [201], "POST with Idempotency-Key while the pool is busy");
+      if (outcome !== "hung" && outcome.status === 503) expectRestUnavailable(outcome, "POST with Idempotency-Key");
+      await expect(holder).resolves.toHaveLength(1);
+
+      proxy.delay(0);
+      const again = await rest(t, "POST", path, {
+        token,
+        headers: { "idempotency-key": "pool" },
+        body: { title: "in a transaction" },
+      });
+      const task = taskOf(again, 201);
+      expect(listOf(await rest(t, "GET", path, { token })).data.map((each) => each.id)).toEqual([task.id]);
+    },
+    hangTestTimeout,
+  );
+
+  it(
+    "backends killed with pg_terminate_backend during a burst: no 500s, only 503s, and later requests succeed",
+    async () => {
+      const { t, proxy } = await faultyApp({ poolMax: 3 });
+      const { token, path } = await signedIn(t, "faults-terminate");
+      // Slow every chunk a little, so that connections are busy when they are killed.
+      proxy.delay(10);
+      const admin = await adminClient();
+
+      let terminated = 0;
+      let bursting = true;
+      const killer = (async () => {
+        while (bursting) {
+          const { rows } = await admin.query<{ killed: boolean }>(
+            `SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name = 'tasks-api' AND pid <> pg_backend_pid()`,
+          );
+          terminated += rows.filter((row) => row.killed).length;
+          await new Promise((resolve) => setTimeout(resolve, 150));
+        }
+      })();
+
+      const burst = await Promise.all(
+        Array.from({ length: 45 }, (_, i) => {
+          if (i % 3 === 0) return within(rest(t, "POST", path, { token, body: { title: `burst ${i}` } }));
+          if (i % 3 === 1) return within(rest(t, "GET", path, { token }));
+          return within(execute(t, ListTasks, firstPage, token));
+        }),
+      );
+      bursting = false;
+      await killer;
+
+      const statuses: Record<number, number> = {};
+      for (const [i, outcome] of burst.entries()) {
+        expectSuccessOr503(outcome, [200, 201], `burst request ${i}`);
+        if (outcome === "hung") continue;
+        statuses[outcome.status] = (statuses[outcome.status] ?? 0) + 1;
+        if (outcome.status !== 503) continue;
+        if ("text" in outcome) expectRestUnavailable(outcome, `burst request ${i}`);
+        else expectGraphQLUnavailable(outcome, `burst request ${i}`);
+      }
+      expect(statuses[500]).toBeUndefined();
+      // The app's own backends were killed, and the pool had to open new connections.
+      expect(terminated).toBeGreaterThan(0);
+      expect(proxy.stats.upstream).toBeGreaterThan(3);
+
+      proxy.delay(0);
+      for (let i = 0; i < 10; i++) {
+        listOf(await rest(t, "GET", path, { token }));
+        dataOf(await execute(t, ListTasks, firstPage, token));
+      }
+      const posted = statuses[201] ?? 0;
+      // Every create that answered 201 is there (a create that answered 503 may or may not have committed).
+      expect(listOf(await rest(t, "GET", path, { token })).meta.total).toBeGreaterThanOrEqual(posted);
+    },
+    hangTestTimeout,
+  );
+
+  describe("delete racing update on the same task", () => {
+    const rounds = 40;
+
+    it("without If-Match: the delete always wins in the end, the update is 200 or 404, no 500s", async () => {
+      const { t } = await faultyApp({ poolMax: 5 });
+      const { token, path } = await signedIn(t, "faults-race");
+      const seen = new Set<string>();
+      const updates: Record<number, number> = {};
+      for (let round = 0; round < rounds; round++) {
+        const task = taskOf(await rest(t, "POST", path, { token, body: { title: `race ${round}` } }), 201);
+        expect(seen.has(task.id)).toBe(false);
+        seen.add(task.id);
+        const taskPath = `${path}/${task.id}`;
+        const [update, remove] = await Promise.all([
+          rest(t, "PUT", taskPath, { token, body: { title: `updated ${round}` } }),
+          rest(t, "DELETE", taskPath, { token }),
+        ]);
+        expect(remove.status, `round ${round}: DELETE ${remove.text}`).toBe(204);
+        expect([200, 404], `round ${round}: PUT ${update.status} ${update.text}`).toContain(update.status);
+        if (update.status === 200) expect(taskOf(update)).toMatchObject({ title: `updated ${round}`, version: 2 });
+        else errorOf(update, 404, "NOT_FOUND");
+        updates[update.status] = (updates[update.status] ?? 0) + 1;
+        errorOf(await rest(t, "GET", taskPath, { token }), 404, "NOT_FOUND");
+      }
+      // No row left over, none duplicated.
+      expect(listOf(await rest(t, "GET", path, { token })).meta.total).toBe(0);
+      expect(await t.db.prisma.task.count({ where: { userId: "faults-race" } })).toBe(0);
+      expect(seen.size).toBe(rounds);
+      expect((updates[200] ?? 0) + (updates[404] ?? 0)).toBe(rounds);
+    });
+
+    it('with If-Match: "1" on both: exactly one wins, and the final row matches the winner', async () => {
+      const { t } = await faultyApp({ poolMax: 5 });
+      const user = "faults-race-if-match";
+      const { token, path } = await signedIn(t, user);
+      const survivors = new Set<string>();
+      for (let round = 0; round < rounds; round++) {
+        const task = taskOf(await rest(t, "POST", path, { token, body: { title: `race ${round}` } }), 201);
+        const taskPath = `${path}/${task.id}`;
+        const ifMatch = { "if-match": '"1"' };
+        const [update, remove] = await Promise.all([
+          rest(t, "PUT", taskPath, { token, headers: ifMatch, body: { title: `updated ${round}` } }),
+          rest(t, "DELETE", taskPath, { token, headers: ifMatch }),
+        ]);
+        const outcome = `round ${round}: PUT ${update.status} ${update.text}, DELETE ${remove.status} ${remove.text}`;
+        const current = await rest(t, "GET", taskPath, { token });
+        if (update.status === 200) {
+          // The update came first: the delete's precondition failed, the updated task stays.
+          expect(remove.status, outcome).toBe(412);
+          errorOf(remove, 412, "PRECONDITION_FAILED");
+          expect(taskOf(current)).toMatchObject({ id: task.id, title: `updated ${round}`, version: 2 });
+          survivors.add(task.id);
+        } else {
+          // The delete came first: the update finds nothing.
+          expect(remove.status, outcome).toBe(204);
+          errorOf(update, 404, "NOT_FOUND");
+          errorOf(current, 404, "NOT_FOUND");
+        }
+      }
+      const list = listOf(await rest(t, "GET", `${path}?limit=1000`, { token }));
+      expect(new Set(list.data.map((task) => task.id))).toEqual(survivors);
+      expect(list.meta.total).toBe(survivors.size);
+      expect(await t.db.prisma.task.count({ where: { userId: user } })).toBe(survivors.size);
+    });
+  });
+});
+
+it.runIf(!usingPostgres)("database fault tests need PostgreSQL (set TEST_DATABASE_URL)", () => {
+  console.info(
+    "faults.test.ts: skipped on PGlite: the fault tests put a TCP proxy between the app and PostgreSQL; run with TEST_DATABASE_URL=postgres://... to run them.",
+  );
+  expect(usingPostgres).toBe(false);
+});
