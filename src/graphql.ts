@@ -66,9 +66,59 @@ export async function createGraphQLHandler({
     ...(renderGraphiQL ? { renderGraphiQL } : {}),
     context: ({ request }) => createContext(request),
     logging: false,
-    maskedErrors: { maskError: (error) => toClientError(error, logger) },
-    plugins: [...costControls.protect().plugins, ...(config.introspection ? [] : [withoutIntrospection()])],
+    // isDev off: Yoga would otherwise add the parser's originalError to request errors.
+    maskedErrors: { maskError: (error) => toClientError(error, logger), isDev: false },
+    plugins: [
+      withoutErrorInternals(),
+      refuseDeepNesting(),
+      ...costControls.protect().plugins,
+      ...(config.introspection ? [] : [withoutIntrospection()]),
+    ],
   });
+}
+
+/**
+ * Yoga answers an unreadable request (bad JSON) itself, without masking, and
+ * puts the parser's error in `extensions.originalError`: keep the message
+ * and code, drop the internals.
+ */
+function withoutErrorInternals(): Plugin {
+  return {
+    onResultProcess({ result, setResult }) {
+      if (Array.isArray(result) || Symbol.asyncIterator in result) return;
+      if (!result.errors?.some((error) => "originalError" in (error.extensions ?? {}))) return;
+      setResult({
+        ...result,
+        errors: result.errors.map((error) => {
+          const { originalError: _internals, ...extensions } = error.extensions ?? {};
+          return new GraphQLError(error.message, { ...locationOf(error), extensions });
+        }),
+      });
+    },
+  };
+}
+
+/**
+ * Brackets nested deeper than any real operation are refused before parsing:
+ * the parser and validators recurse, and a few thousand `[` would exhaust
+ * the stack before the token limit is reached.
+ */
+function refuseDeepNesting(maxNesting = 64): Plugin {
+  return {
+    onParams({ params }) {
+      const query = typeof params.query === "string" ? params.query : "";
+      let depth = 0;
+      for (const char of query) {
+        if (char === "{" || char === "[" || char === "(") depth++;
+        else if (char === "}" || char === "]" || char === ")") depth--;
+        if (depth > maxNesting) {
+          throw new GraphQLError(`The operation is nested more than ${maxNesting} levels deep.`, {
+            extensions: { code: "BAD_USER_INPUT", http: { status: 400 } },
+          });
+        }
+      }
+    },
+  };
 }
 
 /**
@@ -121,6 +171,27 @@ export function toClientError(error: unknown, logger: Logger): GraphQLError {
   }
   // GraphQL's own errors (syntax, validation, bad variables) describe the request: keep them.
   if (graphqlError && graphqlError.originalError === undefined) return graphqlError;
+  // A request the server could not read (bad JSON, bad query parameters): its
+  // message and 4xx status, without the parser's internals.
+  const http = graphqlError?.extensions.http as { status?: number } | undefined;
+  if (graphqlError && http?.status !== undefined && http.status < 500) {
+    return new GraphQLError(graphqlError.message, {
+      extensions: { code: graphqlError.extensions.code ?? "BAD_REQUEST", http: { status: http.status } },
+    });
+  }
+  // Unparseable request parameters (e.g. a `variables` query parameter that is not JSON).
+  if (original instanceof SyntaxError && graphqlError?.path === undefined) {
+    return new GraphQLError("The request could not be parsed: query, variables and extensions must be valid.", {
+      extensions: { code: "BAD_REQUEST", http: { status: 400 } },
+    });
+  }
+  // A variable that does not fit its type: graphql-js wraps the coercion error.
+  if (graphqlError && original instanceof GraphQLError) {
+    return new GraphQLError(graphqlError.message, {
+      ...locationOf(graphqlError),
+      extensions: { code: "BAD_USER_INPUT", http: { status: 400 } },
+    });
+  }
 
   logger.error({ err: original }, "unexpected error");
   return new GraphQLError("Unexpected error.", {

@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyOptions, jwtVerify } from "jose";
 import type { AuthConfig } from "../config.js";
 import { ServiceUnavailableError, UnauthenticatedError } from "../errors.js";
+import { isStorableText } from "../text.js";
 
 /** Who is calling, from a verified token. */
 export interface Viewer {
@@ -92,10 +93,11 @@ export function createTokenVerifier(auth: AuthConfig, secret?: Uint8Array): Toke
 
 function viewerFrom(payload: JWTPayload): Viewer {
   const { sub } = payload;
-  if (typeof sub !== "string" || sub.length === 0 || sub.length > 255) {
+  if (typeof sub !== "string" || sub.length === 0 || sub.length > 255 || !isStorableText(sub)) {
     throw new UnauthenticatedError("The token's subject is not a valid user id.");
   }
-  const text = (value: unknown) => (typeof value === "string" && value.length <= 320 ? value : null);
+  const text = (value: unknown) =>
+    typeof value === "string" && value.length <= 320 && isStorableText(value) ? value : null;
   return { id: sub, email: text(payload.email), name: text(payload.name) };
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { BadUserInputError, ConflictError, IdempotencyKeyReusedError, NotFoundError } from "../errors.js";
-import { Prisma, type PrismaClient, type Task } from "../generated/prisma/client.js";
+import { Prisma, type PrismaClient, type Task, type User } from "../generated/prisma/client.js";
+import { isStorableText } from "../text.js";
 
 /**
  * Every read and write of tasks. Each one takes the owner's id and puts it in
@@ -151,8 +152,8 @@ function decodeCursor(cursor: string, field: TaskOrderField, argument: string): 
     throw invalid();
   }
   if (field === "title") {
-    // No stored title contains NUL, which PostgreSQL text cannot hold.
-    if (value.includes("\u0000")) throw invalid();
+    // No stored title holds what PostgreSQL cannot store.
+    if (!isStorableText(value)) throw invalid();
     return { value, id };
   }
   const date = new Date(value);
@@ -195,11 +196,14 @@ export async function createTaskOnce(
     .update(JSON.stringify(["createTask", input.title, input.description]))
     .digest("hex");
   const where = { userId_key: { userId, key: idempotency.key } };
-  const replay = async (): Promise<Task | undefined> => {
+  const replay = async (): Promise<(Task & { user: User }) | undefined> => {
     const existing = await prisma.idempotencyKey.findUnique({ where });
     if (existing === null || existing.expiresAt.getTime() <= Date.now()) return undefined;
     if (existing.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
-    return reviveTask(existing.response);
+    // With its owner attached: the task itself may be gone by now, so the
+    // owner cannot be loaded through it later.
+    const user = await prisma.user.findUniqueOrThrow({ where: { id: userId } });
+    return { ...reviveTask(existing.response), user };
   };
 
   const replayed = await replay();

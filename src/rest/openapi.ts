@@ -57,6 +57,7 @@ const commonErrors = {
     ...error("METHOD_NOT_ALLOWED", "DELETE is not allowed here. Allowed: GET, POST."),
     headers: { Allow: { schema: { type: "string" } } },
   },
+  "413": error("PAYLOAD_TOO_LARGE", "The request body is larger than 1048576 bytes."),
   "429": {
     ...error("RATE_LIMITED", "Too many requests. Try again in 12 s."),
     headers: { "Retry-After": { schema: { type: "string" } } },

@@ -14,6 +14,7 @@ import {
   toggleTask,
   updateTask,
 } from "../db/tasks.js";
+import { isStorableText } from "../text.js";
 import { builder } from "./builder.js";
 
 export const Task = builder.prismaObject("Task", {
@@ -39,16 +40,20 @@ export const Task = builder.prismaObject("Task", {
 
 // --- Inputs and validation --------------------------------------------------
 
-/** PostgreSQL text cannot hold U+0000: refuse it as input rather than fail in the database. */
-const noNul = (value: string) => !value.includes("\u0000");
-const noNulMessage = "Must not contain the NUL character.";
+/** Refused as input rather than stored changed (see isStorableText). */
+const storableText = isStorableText;
+const storableTextMessage = "Must be text without NUL characters or unpaired surrogates.";
 const title = z
   .string()
   .trim()
   .min(1, "Must not be empty.")
   .max(200, "Must be at most 200 characters.")
-  .refine(noNul, noNulMessage);
-const description = z.string().trim().max(1000, "Must be at most 1000 characters.").refine(noNul, noNulMessage);
+  .refine(storableText, storableTextMessage);
+const description = z
+  .string()
+  .trim()
+  .max(1000, "Must be at most 1000 characters.")
+  .refine(storableText, storableTextMessage);
 const taskId = z.string().refine((value) => /^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i.test(value), {
   message: "Must be a task id (a UUID).",
 });
@@ -84,7 +89,7 @@ const TaskFilter = builder.inputType("TaskFilter", {
     status: t.field({ type: TaskStatusFilter, defaultValue: "ALL" }),
     search: t.string({
       description: "Case-insensitive text to find in the title or description.",
-      validate: z.string().max(200, "Must be at most 200 characters.").refine(noNul, noNulMessage),
+      validate: z.string().max(200, "Must be at most 200 characters.").refine(storableText, storableTextMessage),
     }),
   }),
 });
