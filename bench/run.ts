@@ -52,7 +52,7 @@ import {
   startLoadGenerator,
   startServer,
 } from "./lib/processes.js";
-import { cpuBetween, cpuModel, peakRssMb, postgresCpu, resetPeakRss, treeCpu } from "./lib/procfs.js";
+import { cpuBetween, cpuModel, machineBusyMs, peakRssMb, postgresCpu, resetPeakRss, treeCpu } from "./lib/procfs.js";
 import { type ProfileSummary, summarizeProfile } from "./lib/profile.js";
 import {
   type Cell,
@@ -299,16 +299,30 @@ async function measure(
   await load.run(job(options.warmupS));
   resetPeakRss(server.pid);
   const serverBefore = treeCpu(server.pid);
-  const dbBefore = row.kind === "pglite" ? new Map<number, number>() : postgresCpu();
+  const dbBefore = postgresCpu();
+  const machineBefore = machineBusyMs();
+  const runnerBefore = process.cpuUsage();
   const result = await load.run(job(options.durationS));
+  const machineCpu = machineBusyMs() - machineBefore;
+  const runnerCpu = process.cpuUsage(runnerBefore);
   const serverCpu = cpuBetween(serverBefore, treeCpu(server.pid));
-  const dbCpu = row.kind === "pglite" ? 0 : cpuBetween(dbBefore, postgresCpu());
-  const run = runFrom(row.id, shape.id, repeat, result, { server: serverCpu, db: dbCpu }, peakRssMb(server.pid));
+  // All postgres processes, also for PGlite rows: there it should stay near zero, and anything else is "other".
+  const dbCpu = cpuBetween(dbBefore, postgresCpu());
+  const other = machineCpu - serverCpu - dbCpu - result.loadCpuMs - (runnerCpu.user + runnerCpu.system) / 1000;
+  const run = runFrom(
+    row.id,
+    shape.id,
+    repeat,
+    result,
+    { server: serverCpu, db: row.kind === "pglite" ? 0 : dbCpu, other },
+    peakRssMb(server.pid),
+  );
   log(
     `${row.id.padEnd(17)} ${shape.id.padEnd(5)} #${repeat}  ${run.rps.toFixed(0).padStart(6)} req/s  ` +
       `p50 ${run.latency.p50.toFixed(1).padStart(6)}  p95 ${run.latency.p95.toFixed(1).padStart(6)}  ` +
       `p99 ${run.latency.p99.toFixed(1).padStart(6)} ms  cpu ${run.serverCpuMsPerReq.toFixed(3)} ms/req  ` +
-      `db ${run.dbCpuMsPerReq.toFixed(3)}  rss ${run.peakRssMb.toFixed(0)} MB  errors ${run.errors}` +
+      `db ${run.dbCpuMsPerReq.toFixed(3)}  rss ${run.peakRssMb.toFixed(0)} MB  other ${run.otherCpuPct.toFixed(0)} %  ` +
+      `errors ${run.errors}` +
       (run.example ? `  e.g. ${run.example}` : ""),
   );
   return run;
@@ -827,7 +841,8 @@ async function main(): Promise<void> {
         "Open loop: a fixed-rate sender in the same load process (node:http keep-alive agent, connections opened as needed); request i is due at start + i/rate and its latency runs from then (no coordinated omission). autocannon's overallRate was not used: it releases each connection's quota at each second boundary (bursts) and back-fills latencies.",
         "Every request carries a random user's real HS256 token (100 users); W5 a token for that user signed with another secret. Errors: any response other than the expected status (W5: 401; GraphQL: 200 without `errors`), connection errors and timeouts.",
         "CPU ms/req: the server process's utime+stime from /proc/<pid>/stat over the measured run, divided by responses (10 ms ticks). DB CPU: the same for all postgres processes. PGlite runs inside the service process, so its CPU is in the server figure.",
-        "Peak RSS: VmHWM of the server process, reset before each measured run (clear_refs 5).",
+        "Peak RSS: VmHWM of the server process (summed over its descendants, should it fork workers), reset before each measured run (clear_refs 5).",
+        "Other CPU: the machine's busy time (/proc/stat) during a run less the server's, the database's, the load generator's and the runner's; kept per run in the JSON (otherCpuPct, % of one core). Runs with more than 15 % are listed at the top: something else was using the machine (a few % is normal: kernel network work, the machine's own agents, 10 ms tick rounding).",
         "SQL/req: a separate pass after the timed runs, through a TCP proxy that counts the frontend protocol messages the server sends (Execute + simple Query = statements; Sync + Query = round trips; Parse), one request at a time, every response checked (owner of every listed task, ids, statuses). pg_stat_statements was not used: it needs shared_preload_libraries and a restart.",
         "B2's SQL is the list query Prisma sends for W1 (one user, ORDER BY created_at DESC, id DESC, LIMIT 51 for the next-page check), answered as JSON.stringify of 50 rows. The REST route also counts the user's tasks (meta.total); the GraphQL W1 query does not ask for totalCount.",
         "Profiles: node --cpu-prof on a separate service instance under W1 at 100 connections; only samples inside the measured window are summarised.",

@@ -84,6 +84,14 @@ export function postgresCpu(): Map<number, number> {
   return usage;
 }
 
+/** CPU time the whole machine has been busy (all cores, any process), in ms. */
+export function machineBusyMs(): number {
+  const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0] ?? "";
+  const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+  const busy = [user, nice, system, irq, softirq, steal].reduce<number>((total, value) => total + (value ?? 0), 0);
+  return (busy * 1000) / clockTicks;
+}
+
 /** Peak resident set size (VmHWM) in MiB; for a process tree, the sum of its members' peaks. */
 export function peakRssMb(pid: number): number {
   let total = 0;

@@ -35,6 +35,12 @@ export interface Run {
   serverCpuMsPerReq: number;
   dbCpuMsPerReq: number;
   loadCpuMsPerReq: number;
+  /**
+   * CPU used meanwhile by processes outside the benchmark, in % of one core:
+   * the machine's busy time less the server's, the database's, the load
+   * generator's and the runner's. Above a few % the run was disturbed.
+   */
+  otherCpuPct: number;
   peakRssMb: number;
   errors: number;
   statuses: Record<string, number>;
@@ -138,7 +144,7 @@ export function runFrom(
   shape: string,
   repeat: number,
   result: LoadResult,
-  cpu: { server: number; db: number },
+  cpu: { server: number; db: number; other: number },
   peakRssMb: number,
 ): Run {
   const n = Math.max(1, result.responses);
@@ -153,6 +159,7 @@ export function runFrom(
     serverCpuMsPerReq: cpu.server / n,
     dbCpuMsPerReq: cpu.db / n,
     loadCpuMsPerReq: result.loadCpuMs / n,
+    otherCpuPct: (Math.max(0, cpu.other) / (result.seconds * 1000)) * 100,
     peakRssMb,
     errors: result.unexpected + result.failures,
     statuses: result.statuses,
@@ -235,6 +242,19 @@ export function markdown(report: Report): string {
       ]),
       4,
     ),
+  );
+  out.push("");
+
+  const disturbed = report.runs.filter((run) => run.otherCpuPct > 15);
+  out.push(
+    disturbed.length === 0
+      ? "Quiet machine: no measured run saw more than 15 % of a core used by processes outside the benchmark."
+      : `**Disturbed: ${disturbed.length} of ${report.runs.length} measured runs saw other processes use more than 15 % of a core** ` +
+          `(worst ${Math.max(...disturbed.map((run) => run.otherCpuPct)).toFixed(0)} %: ` +
+          `${disturbed
+            .slice(0, 8)
+            .map((run) => `${run.row}/${run.shape}#${run.repeat}`)
+            .join(", ")}${disturbed.length > 8 ? ", …" : ""}); compare with care.`,
   );
   out.push("");
 
