@@ -26,7 +26,11 @@ export interface App {
   fetch(request: Request): Promise<Response>;
   /** From now on /readyz says 503, so that load balancers stop sending traffic. */
   drain(): void;
-  /** Releases what the app holds besides the database (the rate limiter's Redis connection). */
+  /**
+   * Waits for every request handler still running (also those whose client
+   * is gone), then releases what the app holds besides the database (the
+   * rate limiter's Redis connection). Only then may the database close.
+   */
   close(): Promise<void>;
 }
 
@@ -196,12 +200,28 @@ export async function createApp({ config, db, logger, verifier, serving = () => 
     return c.json({ error: { code: "INTERNAL_SERVER_ERROR", message: "Unexpected error." } }, 500);
   });
 
+  // Closing the HTTP server (or cutting its connections after the grace
+  // period) does not stop handlers already running: they finish, and need
+  // the database until they do.
+  let inFlight = 0;
+  let settled: (() => void) | undefined;
   return {
-    fetch: async (request) => app.fetch(request),
+    fetch: async (request) => {
+      inFlight++;
+      try {
+        return await app.fetch(request);
+      } finally {
+        inFlight--;
+        if (inFlight === 0) settled?.();
+      }
+    },
     drain: () => {
       draining = true;
     },
-    close: () => limiter.close(),
+    close: async () => {
+      if (inFlight > 0) await new Promise<void>((resolve) => (settled = resolve));
+      await limiter.close();
+    },
   };
 }
 

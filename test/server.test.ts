@@ -153,6 +153,69 @@ describe("the server process", () => {
     }
   });
 
+  it("after the grace period cuts connections, waits for their handlers before closing the database", async (context) => {
+    if (database?.url === undefined) {
+      console.info("PGlite run: a request cannot be held open from outside an embedded database; runs on PostgreSQL.");
+      context.skip();
+      return;
+    }
+    const server = await startServer({
+      ...env,
+      SHUTDOWN_GRACE_MS: "200",
+      DATABASE_POOL_MAX: "1",
+      AUTH_SECRET: testSecret,
+      LOG_LEVEL: "info",
+    });
+    await server.waitForLog((entry) => String(entry.msg).startsWith("migrations:"));
+    const token = await mintToken("cut-user");
+    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    const created = await fetch(`${server.url}/api/cut-user/tasks`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ title: "held" }),
+    });
+    const { data } = (await created.json()) as { data: { id: string } };
+    const locker = new pg.Client({ connectionString: database.url });
+    await locker.connect();
+    try {
+      await locker.query("BEGIN");
+      await locker.query("SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE", [data.id]);
+      // The update waits for the lock on the only pooled connection; the list waits for that connection.
+      const update = fetch(`${server.url}/api/cut-user/tasks/${data.id}`, {
+        method: "PUT",
+        headers,
+        body: JSON.stringify({ title: "finished after the cut" }),
+      }).catch((error: unknown) => error);
+      const list = fetch(`${server.url}/api/cut-user/tasks`, { headers }).catch((error: unknown) => error);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const exited = server.stop("SIGTERM");
+      await server.waitForLog((entry) => String(entry.msg).includes("grace period over"));
+      // The clients are gone; their handlers are not.
+      expect(await update).toBeInstanceOf(Error);
+      expect(await list).toBeInstanceOf(Error);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await locker.query("COMMIT");
+      expect(await exited).toBe(0);
+    } finally {
+      await locker.end();
+    }
+    const handled = server.logs.filter((entry) => typeof entry.status === "number");
+    expect(handled.map((entry) => `${entry.method} ${entry.status}`)).toEqual(
+      expect.arrayContaining(["PUT 200", "GET 200"]),
+    );
+    expect(server.logs.filter((entry) => Number(entry.level) >= 50)).toEqual([]);
+    const stopped = server.logs.findIndex((entry) => entry.msg === "stopped");
+    expect(stopped).toBeGreaterThan(server.logs.findIndex((entry) => entry.method === "PUT" && entry.status === 200));
+    const check = new pg.Client({ connectionString: database.url });
+    await check.connect();
+    try {
+      const { rows } = await check.query("SELECT title FROM tasks WHERE id = $1", [data.id]);
+      expect(rows).toEqual([{ title: "finished after the cut" }]);
+    } finally {
+      await check.end();
+    }
+  });
+
   it("answers oversized headers with a fast 431, and keeps serving", async () => {
     const server = await startServer(env);
     try {
