@@ -28,7 +28,8 @@
  * (e.g. 1,10,100), BENCH_RATES (e.g. 100,400), BENCH_ROWS (row ids, e.g.
  * w1-rest,b2), BENCH_PEER/BENCH_PGLITE/BENCH_PROFILE (0 to skip),
  * BENCH_COUNT_REQUESTS, BENCH_SERVICE_ENV ("KEY=VALUE KEY=VALUE" added to the
- * service's environment, to measure a lever), BENCH_RESULTS_DIR.
+ * service's environment, to measure a lever), BENCH_COMPARE (another checkout
+ * of the service, measured interleaved with this one), BENCH_RESULTS_DIR.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -190,11 +191,12 @@ async function startService(
   name: string,
   database: { url: string } | { pgliteDir: string },
   nodeFlags: string[] = [],
+  cwd = root,
 ): Promise<ServerProcess> {
   const port = await freePort();
   const server = await startServer({
     name,
-    cwd: root,
+    cwd,
     args: [...nodeFlags, "--import", "tsx", "src/main.ts"],
     env: serviceEnv(port, database),
     port,
@@ -710,6 +712,19 @@ async function main(): Promise<void> {
         (row) => (options.rows.length === 0 || options.rows.includes(row.id)) && (row.kind !== "peer" || options.peer),
       );
     const rows = selected(allRows);
+    const compareDir = options.compareDir === undefined ? undefined : path.resolve(options.compareDir);
+    if (compareDir !== undefined) {
+      // The same service rows against the other checkout, as baselines: they take no part in the targets.
+      for (const row of rows.filter((candidate) => candidate.kind === "service")) {
+        rows.push({
+          ...row,
+          id: `${row.id}@compare`,
+          label: `${row.label} (${path.basename(compareDir)})`,
+          server: "compare",
+          kind: "baseline",
+        });
+      }
+    }
     let peerNote = "not run (BENCH_PEER=0 or not selected)";
     let peerRan = false;
     if (rows.some((row) => row.kind === "peer")) {
@@ -719,6 +734,9 @@ async function main(): Promise<void> {
     const fixtures: Fixtures = { users, ...(await mintTokens()), taskIds: seeded.taskIds };
     const needed = new Set(rows.map((row) => row.server));
     if (needed.has("service")) await startService(context, "service", { url: scratch.url });
+    if (compareDir !== undefined && needed.has("compare")) {
+      await startService(context, "compare", { url: scratch.url }, [], compareDir);
+    }
     if (needed.has("b0")) await startBaseline(context, "b0", "b0", scratch.url);
     if (needed.has("b2")) await startBaseline(context, "b2", "b2", scratch.url);
     if (needed.has("b3")) await startBaseline(context, "b3", "b3", scratch.url);

@@ -27,6 +27,12 @@ export interface BenchOptions {
   countRequests: number;
   /** Where the JSON, Markdown and profiles go. */
   resultsDir: string;
+  /**
+   * Another checkout of the service (a git worktree with its node_modules),
+   * run next to this one: every selected service row is also measured
+   * against it, interleaved in the same rounds. How a lever is measured.
+   */
+  compareDir: string | undefined;
 }
 
 function number(name: string, fallback: number): number {
@@ -72,5 +78,6 @@ export function readOptions(resultsDir: string): BenchOptions {
     profile: flag("BENCH_PROFILE", true),
     countRequests: Math.round(number("BENCH_COUNT_REQUESTS", quick ? 50 : 200)),
     resultsDir: process.env.BENCH_RESULTS_DIR ?? resultsDir,
+    compareDir: process.env.BENCH_COMPARE?.trim() || undefined,
   };
 }
