@@ -1,3 +1,4 @@
+import { useGraphQlJit } from "@envelop/graphql-jit";
 import { EnvelopArmor } from "@escape.tech/graphql-armor";
 import { GraphQLError, NoSchemaIntrospectionCustomRule } from "graphql";
 import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
@@ -73,6 +74,10 @@ export async function createGraphQLHandler({
       refuseDeepNesting(),
       ...costControls.protect().plugins,
       ...(config.introspection ? [] : [withoutIntrospection()]),
+      // Each distinct operation is compiled to a function once (kept in an
+      // LRU cache), and runs as that: the same resolvers, without graphql-js
+      // interpreting the document for every field of every row.
+      useGraphQlJit(),
     ],
   });
 }

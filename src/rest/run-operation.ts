@@ -1,4 +1,5 @@
-import { type DocumentNode, execute, type GraphQLError, parse, validate } from "graphql";
+import { type GraphQLError, parse, validate } from "graphql";
+import { type CompiledQuery, compileQuery, isCompiledQuery } from "graphql-jit";
 import type { Context } from "../context.js";
 import type { TypedDocumentString } from "../gql/graphql.js";
 import { toClientError } from "../graphql.js";
@@ -21,20 +22,24 @@ export class OperationError extends Error {
 /**
  * Runs a typed operation against the GraphQL schema in-process, with the
  * caller's context: the same resolvers, validation and errors as /graphql,
- * without a second HTTP hop. Documents are parsed and validated once.
+ * without a second HTTP hop. Each operation is parsed, validated and
+ * compiled to a function (graphql-jit) once, on first use.
  */
 export function createOperationRunner(logger: Logger) {
-  const parsed = new Map<string, DocumentNode>();
+  const compiled = new Map<string, CompiledQuery>();
 
-  function documentFor(source: string): DocumentNode {
-    let document = parsed.get(source);
-    if (document === undefined) {
-      document = parse(source);
+  function compiledFor(source: string): CompiledQuery {
+    let query = compiled.get(source);
+    if (query === undefined) {
+      const document = parse(source);
       const problems = validate(schema, document);
       if (problems.length > 0) throw new Error(`REST operation does not fit the schema: ${problems[0]?.message}`);
-      parsed.set(source, document);
+      const result = compileQuery(schema, document);
+      if (!isCompiledQuery(result)) throw new Error(`REST operation did not compile: ${result.errors?.[0]?.message}`);
+      query = result;
+      compiled.set(source, query);
     }
-    return document;
+    return query;
   }
 
   return async function runOperation<TResult, TVariables>(
@@ -42,12 +47,11 @@ export function createOperationRunner(logger: Logger) {
     variables: TVariables,
     context: Context,
   ): Promise<TResult> {
-    const result = await execute({
-      schema,
-      document: documentFor(operation.toString()),
-      variableValues: variables as Record<string, unknown>,
-      contextValue: context,
-    });
+    const result = await compiledFor(operation.toString()).query(
+      undefined,
+      context,
+      variables as Record<string, unknown>,
+    );
     const [first] = result.errors ?? [];
     if (first) throw fromGraphQLError(toClientError(first, logger));
     return result.data as TResult;
