@@ -187,7 +187,14 @@ export async function createApp({ config, db, logger, verifier, serving = () => 
     }
     await next();
   });
-  app.on(["GET", "POST", "OPTIONS"], "/graphql", (c) => graphql.fetch(c.req.raw));
+  app.on(["GET", "POST", "OPTIONS"], "/graphql", async (c) => {
+    const response = await graphql.fetch(c.req.raw);
+    // Yoga answers with its own Response class, which the Node adapter can
+    // only stream out; the same text in this runtime's Response is written
+    // in one go. Yoga's bodies are complete JSON or HTML documents (no
+    // subscriptions or incremental delivery are served).
+    return new Response(await response.text(), { status: response.status, headers: response.headers });
+  });
   app.route("/api", createDocsRoutes());
   app.route("/api", createRestRoutes({ createContext, logger }));
 

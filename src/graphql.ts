@@ -66,6 +66,9 @@ export async function createGraphQLHandler({
     graphiql: config.graphiql ? { title: "tasks-api", defaultQuery: exampleQuery } : false,
     ...(renderGraphiQL ? { renderGraphiQL } : {}),
     context: ({ request }) => createContext(request),
+    // The app caps bodies (MAX_BODY_BYTES) before Yoga sees them. Yoga's own
+    // cap re-wraps every request body in a TransformStream and a new Request.
+    maxRequestBodySize: false,
     logging: false,
     // isDev off: Yoga would otherwise add the parser's originalError to request errors.
     maskedErrors: { maskError: (error) => toClientError(error, logger), isDev: false },
