@@ -46,6 +46,7 @@ const envSchema = z.object({
     )
     .default("info"),
   LOG_FORMAT: z.enum(["pretty", "json"], "one of pretty, json").optional(),
+  WEB_CONCURRENCY: integer(1, 64).default(1),
   SHUTDOWN_GRACE_MS: integer(0, 600_000).default(10_000),
   SHUTDOWN_DELAY_MS: integer(0, 600_000).optional(),
 
@@ -155,6 +156,8 @@ export interface Config {
   host: string;
   port: number;
   log: { level: string; pretty: boolean };
+  /** Server processes (node:cluster workers) sharing the port; 1 serves from this process. */
+  workers: number;
   shutdownGraceMs: number;
   /** After SIGTERM, how long to keep accepting (while /readyz says 503) before closing the listener. */
   shutdownDelayMs: number;
@@ -197,6 +200,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const fail = (line: string) => {
     throw new ConfigError(`Invalid configuration:\n  ${line}`);
   };
+  if (e.WEB_CONCURRENCY > 1 && e.DATABASE_URL === undefined) {
+    fail(
+      `WEB_CONCURRENCY=${e.WEB_CONCURRENCY}: expected 1 with the embedded database, which one process owns; set DATABASE_URL to run several workers`,
+    );
+  }
   const secret = e.AUTH_SECRET ?? e.BETTER_AUTH_SECRET;
   const secretName = e.AUTH_SECRET === undefined ? "BETTER_AUTH_SECRET" : "AUTH_SECRET";
   if (secret !== undefined && e.AUTH_JWKS_URL !== undefined) {
@@ -241,6 +249,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       level: e.LOG_LEVEL,
       pretty: (e.LOG_FORMAT ?? (e.NODE_ENV === "production" ? "json" : "pretty")) === "pretty",
     },
+    workers: e.WEB_CONCURRENCY,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     shutdownDelayMs: e.SHUTDOWN_DELAY_MS ?? (e.NODE_ENV === "production" ? 5_000 : 0),
     database:

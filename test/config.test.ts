@@ -32,6 +32,17 @@ describe("configuration", () => {
     expect(config.database.kind).toBe("neon");
   });
 
+  it("runs one server process unless WEB_CONCURRENCY asks for workers, which the embedded database cannot have", () => {
+    expect(loadConfig({}).workers).toBe(1);
+    expect(loadConfig({ DATABASE_URL: "postgres://u:p@db.example:5432/tasks", WEB_CONCURRENCY: "2" }).workers).toBe(2);
+    expect(() => loadConfig({ WEB_CONCURRENCY: "2" })).toThrow(
+      /WEB_CONCURRENCY=2: expected 1 with the embedded database/,
+    );
+    expect(() => loadConfig({ DATABASE_URL: "postgres://u:p@db.example:5432/tasks", WEB_CONCURRENCY: "0" })).toThrow(
+      ConfigError,
+    );
+  });
+
   it("treats an empty variable as unset", () => {
     expect(loadConfig({ DATABASE_URL: "", PORT: "" }).database.kind).toBe("pglite");
   });

@@ -1,4 +1,6 @@
+import { execFileSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
+import { get } from "node:http";
 import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -26,6 +28,16 @@ function forward(port: number, to: number): Promise<Server> {
       socket.on("error", () => upstream.destroy());
       upstream.on("error", () => socket.destroy());
     }).listen(port, "127.0.0.1", () => resolve(server));
+  });
+}
+
+/** A GET on a connection of its own (fetch would reuse one), resolving with the status. */
+function getOnNewConnection(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    }).on("error", reject);
   });
 }
 
@@ -230,6 +242,46 @@ describe("the server process", () => {
     } finally {
       expect(await server.stop("SIGTERM")).toBe(0);
     }
+  });
+
+  it("with WEB_CONCURRENCY=2 runs two workers on one port, replaces one that dies, and drains both on SIGTERM", async (context) => {
+    if (database?.url === undefined) {
+      console.info("PGlite run: the embedded database is one process's, so workers need PostgreSQL (config refuses).");
+      context.skip();
+      return;
+    }
+    const server = await startServer({ ...env, WEB_CONCURRENCY: "2", AUTH_SECRET: testSecret, LOG_LEVEL: "info" });
+    try {
+      const listening = () => server.logs.filter((entry) => String(entry.msg).startsWith("tasks-api listening"));
+      await server.waitForLog(() => listening().length >= 2, 60_000);
+      expect(new Set(listening().map((entry) => entry.worker))).toEqual(new Set([1, 2]));
+
+      const statuses = [];
+      for (let i = 0; i < 8; i++) statuses.push(await getOnNewConnection(`${server.url}/healthz`));
+      expect(statuses).toEqual(Array(8).fill(200));
+      const served = server.logs.filter((entry) => entry.path === "/healthz").map((entry) => entry.worker);
+      expect(new Set(served)).toEqual(new Set([1, 2]));
+
+      // A worker that dies is replaced; the other goes on serving meanwhile.
+      const pids = execFileSync("ps", ["-o", "pid=", "--ppid", String(server.child.pid)], { encoding: "utf8" })
+        .split("\n")
+        .map((line) => Number(line.trim()))
+        .filter((pid) => pid > 0);
+      expect(pids).toHaveLength(2);
+      process.kill(pids[0] ?? 0, "SIGKILL");
+      await server.waitForLog((entry) => entry.msg === "a worker exited; starting another");
+      expect(await getOnNewConnection(`${server.url}/healthz`)).toBe(200);
+      await server.waitForLog(() => listening().length >= 3, 60_000);
+      expect(listening().at(-1)?.worker).toBe(3);
+    } finally {
+      expect(await server.stop("SIGTERM")).toBe(0);
+    }
+    const stopped = server.logs.filter((entry) => entry.msg === "stopped").map((entry) => entry.worker);
+    expect(stopped).toHaveLength(2);
+    expect(server.logs.map((entry) => entry.msg)).toContain("all workers stopped");
+    expect(
+      server.logs.filter((entry) => Number(entry.level) >= 50 && entry.msg !== "a worker exited; starting another"),
+    ).toEqual([]);
   });
 
   it("refuses to start with a wrong setting, naming it", async () => {
