@@ -29,7 +29,8 @@
  * w1-rest,b2), BENCH_PEER/BENCH_PGLITE/BENCH_PROFILE (0 to skip),
  * BENCH_COUNT_REQUESTS, BENCH_SERVICE_ENV ("KEY=VALUE KEY=VALUE" added to the
  * service's environment, to measure a lever), BENCH_COMPARE (another checkout
- * of the service, measured interleaved with this one), BENCH_RESULTS_DIR.
+ * of the service, measured interleaved with this one; BENCH_COMPARE_ENV is its
+ * extra environment, BENCH_SERVICE_ENV is not applied to it), BENCH_RESULTS_DIR.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -147,23 +148,30 @@ function shapes(): Shape[] {
   ];
 }
 
-function serviceEnvExtra(): Record<string, string> {
-  const raw = process.env.BENCH_SERVICE_ENV ?? "";
+function serviceEnvExtra(variable = "BENCH_SERVICE_ENV"): Record<string, string> {
+  const raw = process.env[variable] ?? "";
   const extra: Record<string, string> = {};
   for (const pair of raw.split(/[\s,]+/).filter(Boolean)) {
     const at = pair.indexOf("=");
-    if (at <= 0) throw new Error(`BENCH_SERVICE_ENV: "${pair}" is not KEY=VALUE`);
+    if (at <= 0) throw new Error(`${variable}: "${pair}" is not KEY=VALUE`);
     extra[pair.slice(0, at)] = pair.slice(at + 1);
   }
   return extra;
 }
 
-function serviceEnv(port: number, database: { url: string } | { pgliteDir: string }): Record<string, string> {
+function serviceEnv(
+  port: number,
+  database: { url: string } | { pgliteDir: string },
+  extra = serviceEnvExtra(),
+): Record<string, string> {
   return childEnv({
     NODE_ENV: "production",
     HOST: "127.0.0.1",
     PORT: String(port),
-    ...("url" in database ? { DATABASE_URL: database.url } : { PGLITE_DATA_DIR: database.pgliteDir }),
+    // On PostgreSQL, one worker per core, as the README advises for a machine of its own.
+    ...("url" in database
+      ? { DATABASE_URL: database.url, WEB_CONCURRENCY: String(os.availableParallelism()) }
+      : { PGLITE_DATA_DIR: database.pgliteDir }),
     AUTH_SECRET: secret,
     LOG_LEVEL: "warn",
     RATE_LIMIT_USER: "0",
@@ -172,7 +180,7 @@ function serviceEnv(port: number, database: { url: string } | { pgliteDir: strin
     SHUTDOWN_GRACE_MS: "5000",
     GRAPHIQL: "false",
     GRAPHQL_INTROSPECTION: "false",
-    ...serviceEnvExtra(),
+    ...extra,
   });
 }
 
@@ -192,13 +200,14 @@ async function startService(
   database: { url: string } | { pgliteDir: string },
   nodeFlags: string[] = [],
   cwd = root,
+  extraEnv = serviceEnvExtra(),
 ): Promise<ServerProcess> {
   const port = await freePort();
   const server = await startServer({
     name,
     cwd,
     args: [...nodeFlags, "--import", "tsx", "src/main.ts"],
-    env: serviceEnv(port, database),
+    env: serviceEnv(port, database, extraEnv),
     port,
     readyPath: "/readyz",
     logDir: context.workDir,
@@ -735,7 +744,14 @@ async function main(): Promise<void> {
     const needed = new Set(rows.map((row) => row.server));
     if (needed.has("service")) await startService(context, "service", { url: scratch.url });
     if (compareDir !== undefined && needed.has("compare")) {
-      await startService(context, "compare", { url: scratch.url }, [], compareDir);
+      await startService(
+        context,
+        "compare",
+        { url: scratch.url },
+        [],
+        compareDir,
+        serviceEnvExtra("BENCH_COMPARE_ENV"),
+      );
     }
     if (needed.has("b0")) await startBaseline(context, "b0", "b0", scratch.url);
     if (needed.has("b2")) await startBaseline(context, "b2", "b2", scratch.url);
