@@ -506,10 +506,15 @@ async function profileRow(context: Context, row: RowSpec, stamp: string): Promis
   // Node writes one profile per thread (tsx's module hooks run on their own); keep the main thread's.
   const dir = path.join(context.workDir, `profile-${row.id}`);
   await mkdir(dir, { recursive: true });
-  const server = await startService(context, `profile-${row.id}`, { url: context.scratch.url }, [
-    "--cpu-prof",
-    `--cpu-prof-dir=${dir}`,
-  ]);
+  // One process: a cluster's primary only hands out connections, and each worker is the same code under the same load.
+  const server = await startService(
+    context,
+    `profile-${row.id}`,
+    { url: context.scratch.url },
+    ["--cpu-prof", `--cpu-prof-dir=${dir}`],
+    root,
+    { ...serviceEnvExtra(), WEB_CONCURRENCY: "1" },
+  );
   const job = (durationS: number): LoadJob => ({
     baseUrl: server.baseUrl,
     workload: row.workload,
@@ -728,7 +733,7 @@ async function main(): Promise<void> {
         rows.push({
           ...row,
           id: `${row.id}@compare`,
-          label: `${row.label} (${path.basename(compareDir)})`,
+          label: `${row.label} (${[path.basename(compareDir), process.env.BENCH_COMPARE_ENV?.trim()].filter(Boolean).join(", ")})`,
           server: "compare",
           kind: "baseline",
         });
@@ -879,7 +884,7 @@ async function main(): Promise<void> {
         "Other CPU: the machine's busy time (/proc/stat) during a run less the server's, the database's, the load generator's and the runner's; kept per run in the JSON (otherCpuPct, % of one core). Runs with more than 15 % are listed at the top: something else was using the machine (a few % is normal: kernel network work, the machine's own agents, 10 ms tick rounding).",
         "SQL/req: a separate pass after the timed runs, through a TCP proxy that counts the frontend protocol messages the server sends (Execute + simple Query = statements; Sync + Query = round trips; Parse), one request at a time, every response checked (owner of every listed task, ids, statuses). pg_stat_statements was not used: it needs shared_preload_libraries and a restart.",
         "B2's SQL is the list query Prisma sends for W1 (one user, ORDER BY created_at DESC, id DESC, LIMIT 51 for the next-page check), answered as JSON.stringify of 50 rows. The REST route also counts the user's tasks (meta.total); the GraphQL W1 query does not ask for totalCount.",
-        "Profiles: node --cpu-prof on a separate service instance under W1 at 100 connections; only samples inside the measured window are summarised.",
+        "Profiles: node --cpu-prof on a separate service instance (one process: WEB_CONCURRENCY=1) under W1 at 100 connections; only samples inside the measured window are summarised.",
       ],
       peer: { ran: peerRan, note: peerNote },
     };
