@@ -175,14 +175,25 @@ export async function resolveTaskList(userId: string, args: TaskListArgs, contex
     },
     taskQuery(context, info, ["edges", "node"], orderBy.field),
   );
-  const edges = page.tasks.map((task) => ({ cursor: page.cursorOf(task), node: task }));
+  // Cursors are made only when asked for: most clients want endCursor alone.
+  const edges = page.tasks.map((task) => ({
+    node: task,
+    get cursor() {
+      return page.cursorOf(task);
+    },
+  }));
+  const [first, last] = [page.tasks[0], page.tasks.at(-1)];
   return {
     edges,
     pageInfo: {
       hasNextPage: page.hasNextPage,
       hasPreviousPage: page.hasPreviousPage,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
+      get startCursor() {
+        return first === undefined ? null : page.cursorOf(first);
+      },
+      get endCursor() {
+        return last === undefined ? null : page.cursorOf(last);
+      },
     },
     totalCount: page.totalCount,
   };
