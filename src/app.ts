@@ -131,8 +131,12 @@ export async function createApp({ config, db, logger, verifier, serving = () => 
         413,
       ),
   });
-  app.use("/graphql", limit);
-  app.use("/api/*", limit);
+  // GET and HEAD requests have no body: touching it anyway would make the
+  // Node adapter build a full Request for each of them.
+  const limitBodies = (c: Context, next: Next) =>
+    c.req.method === "GET" || c.req.method === "HEAD" ? next() : limit(c, next);
+  app.use("/graphql", limitBodies);
+  app.use("/api/*", limitBodies);
 
   const notYet = async (c: Context, next: Next) => {
     if (serving()) return next();
