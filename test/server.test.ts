@@ -41,6 +41,26 @@ function getOnNewConnection(url: string): Promise<number> {
   });
 }
 
+/**
+ * A task of `userId` created through the server, and a second session
+ * holding a lock on its row: a write to it waits until `locker` commits.
+ */
+async function holdLockedTask(baseUrl: string, databaseUrl: string, userId: string) {
+  const token = await mintToken(userId);
+  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+  const created = await fetch(`${baseUrl}/api/${userId}/tasks`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ title: "held" }),
+  });
+  const { data } = (await created.json()) as { data: { id: string } };
+  const locker = new pg.Client({ connectionString: databaseUrl });
+  await locker.connect();
+  await locker.query("BEGIN");
+  await locker.query("SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE", [data.id]);
+  return { id: data.id, headers, locker };
+}
+
 /** The real process: `npm start`'s entry point, on a real port. */
 describe("the server process", () => {
   let dataDir: string;
@@ -131,21 +151,10 @@ describe("the server process", () => {
     const url = database.url;
     const server = await startServer({ ...env, SHUTDOWN_DELAY_MS: "1500", AUTH_SECRET: testSecret });
     await server.waitForLog((entry) => String(entry.msg).startsWith("migrations:"));
-    const token = await mintToken("slow-user");
-    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
-    const created = await fetch(`${server.url}/api/slow-user/tasks`, {
-      method: "POST",
-      headers,
-      body: JSON.stringify({ title: "held" }),
-    });
-    const { data } = (await created.json()) as { data: { id: string } };
     // Another session locks the row, so the update below waits for it.
-    const locker = new pg.Client({ connectionString: url });
-    await locker.connect();
+    const { id, headers, locker } = await holdLockedTask(server.url, url, "slow-user");
     try {
-      await locker.query("BEGIN");
-      await locker.query("SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE", [data.id]);
-      const slow = fetch(`${server.url}/api/slow-user/tasks/${data.id}`, {
+      const slow = fetch(`${server.url}/api/slow-user/tasks/${id}`, {
         method: "PUT",
         headers,
         body: JSON.stringify({ title: "finished after SIGTERM" }),
@@ -179,21 +188,10 @@ describe("the server process", () => {
       LOG_LEVEL: "info",
     });
     await server.waitForLog((entry) => String(entry.msg).startsWith("migrations:"));
-    const token = await mintToken("cut-user");
-    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
-    const created = await fetch(`${server.url}/api/cut-user/tasks`, {
-      method: "POST",
-      headers,
-      body: JSON.stringify({ title: "held" }),
-    });
-    const { data } = (await created.json()) as { data: { id: string } };
-    const locker = new pg.Client({ connectionString: database.url });
-    await locker.connect();
+    const { id, headers, locker } = await holdLockedTask(server.url, database.url, "cut-user");
     try {
-      await locker.query("BEGIN");
-      await locker.query("SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE", [data.id]);
       // The update waits for the lock on the only pooled connection; the list waits for that connection.
-      const update = fetch(`${server.url}/api/cut-user/tasks/${data.id}`, {
+      const update = fetch(`${server.url}/api/cut-user/tasks/${id}`, {
         method: "PUT",
         headers,
         body: JSON.stringify({ title: "finished after the cut" }),
@@ -221,7 +219,7 @@ describe("the server process", () => {
     const check = new pg.Client({ connectionString: database.url });
     await check.connect();
     try {
-      const { rows } = await check.query("SELECT title FROM tasks WHERE id = $1", [data.id]);
+      const { rows } = await check.query("SELECT title FROM tasks WHERE id = $1", [id]);
       expect(rows).toEqual([{ title: "finished after the cut" }]);
     } finally {
       await check.end();
