@@ -10,5 +10,6 @@ if (config.workers > 1 && cluster.isPrimary) {
 } else {
   const { runServer } = await import("./server.js");
   const logger = createLogger(config);
-  await runServer(config, cluster.worker ? logger.child({ worker: cluster.worker.id }) : logger);
+  // A worker's lines say which worker and which process wrote them.
+  await runServer(config, cluster.worker ? logger.child({ worker: cluster.worker.id, pid: process.pid }) : logger);
 }
