@@ -578,10 +578,3 @@ describe.runIf(usingPostgres)("database faults (PostgreSQL behind a loopback TCP
     });
   });
 });
-
-it.runIf(!usingPostgres)("database fault tests need PostgreSQL (set TEST_DATABASE_URL)", () => {
-  console.info(
-    "faults.test.ts: skipped on PGlite: the fault tests put a TCP proxy between the app and PostgreSQL; run with TEST_DATABASE_URL=postgres://... to run them.",
-  );
-  expect(usingPostgres).toBe(false);
-});
