@@ -7,9 +7,11 @@
  *   1. Creates a scratch database next to BENCH_DATABASE_URL (default
  *      postgres://postgres@127.0.0.1:5432/postgres), applies the migrations
  *      and seeds 100 users x 1000 tasks; mints 100 real HS256 tokens.
- *   2. Starts the service (`node --import tsx src/main.ts`, production mode,
- *      rate limits off), the baselines B0/B2/B3 and PostGraphile as separate
- *      processes, and the load generator (autocannon) as another.
+ *   2. Starts the service as `npm start` does (`node dist/main.js` after the
+ *      build; `node --import tsx src/main.ts` for a checkout from before the
+ *      build step), in production mode with rate limits off; the baselines
+ *      B0/B2/B3 and PostGraphile (through tsx) as separate processes; and the
+ *      load generator (autocannon) as another.
  *   3. For each round (BENCH_REPEAT), each load shape (closed loop at
  *      BENCH_CONCURRENCY connections, open loop at BENCH_RATES req/s) and each
  *      row: a warm-up, then a measured run. Server CPU from /proc/<pid>/stat,
@@ -33,7 +35,7 @@
  * extra environment, BENCH_SERVICE_ENV is not applied to it), BENCH_RESULTS_DIR.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -206,7 +208,7 @@ async function startService(
   const server = await startServer({
     name,
     cwd,
-    args: [...nodeFlags, "--import", "tsx", "src/main.ts"],
+    args: [...nodeFlags, ...serviceEntry(cwd)],
     env: serviceEnv(port, database, extraEnv),
     port,
     readyPath: "/readyz",
@@ -214,6 +216,18 @@ async function startService(
   });
   context.servers.set(name, server);
   return server;
+}
+
+const built = new Set<string>();
+
+/** How `npm start` runs the checkout at `cwd`: compiled when it has a build step (built once per bench run). */
+function serviceEntry(cwd: string): string[] {
+  if (!existsSync(path.join(cwd, "tsconfig.build.json"))) return ["--import", "tsx", "src/main.ts"];
+  if (!built.has(cwd)) {
+    execFileSync("npm", ["run", "--silent", "build"], { cwd, stdio: "inherit" });
+    built.add(cwd);
+  }
+  return ["dist/main.js"];
 }
 
 async function startBaseline(context: Context, name: string, mode: "b0" | "b2" | "b3", url: string) {

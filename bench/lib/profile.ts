@@ -65,6 +65,12 @@ const groups: { name: string; test: (url: string, fn: string) => boolean }[] = [
   { name: "garbage collector", test: (_url, fn) => fn === "(garbage collector)" },
 ];
 
+/** The service runs compiled (dist/*.js, a file per source file): report its frames by their source files. */
+function sourceUrl(url: string, root: string): string {
+  const dist = `file://${root}/dist/`;
+  return url.startsWith(dist) ? `file://${root}/src/${url.slice(dist.length).replace(/\.js$/, ".ts")}` : url;
+}
+
 function packageOf(url: string, functionName: string, root: string): string {
   if (url === "") return functionName.startsWith("(") ? functionName : "(V8 builtins / native)";
   if (url.startsWith("node:")) return "node: internals";
@@ -107,6 +113,7 @@ export async function summarizeProfile(
 ): Promise<ProfileSummary> {
   const parsed: unknown = JSON.parse(await readFile(file, "utf8"));
   if (!isCpuProfile(parsed)) throw new Error(`${file} is not a CPU profile`);
+  for (const node of parsed.nodes) node.callFrame.url = sourceUrl(node.callFrame.url, root);
   const byId = new Map(parsed.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
   for (const node of parsed.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
