@@ -86,7 +86,12 @@ export async function listTasks<T extends Pick<Task, "id" | TaskOrderField>>(
     hasNextPage: backward ? beforeKey !== undefined : more,
     hasPreviousPage: backward ? more : afterKey !== undefined,
     cursorOf: (task) => encodeCursor(orderBy.field, task),
-    totalCount: () => prisma.task.count({ where: filter }),
+    // A first page with nothing beyond it holds every match: no count needed
+    // (most users' lists fit in one page).
+    totalCount: () =>
+      afterKey === undefined && beforeKey === undefined && !more
+        ? Promise.resolve(tasks.length)
+        : prisma.task.count({ where: filter }),
   };
 }
 
