@@ -58,7 +58,7 @@ export async function createApp({ config, db, logger, verifier, serving = () => 
     const given = c.req.header("x-request-id");
     const requestId = given !== undefined && /^[\w.:-]{1,128}$/.test(given) ? given : crypto.randomUUID();
     await next();
-    c.header("x-request-id", requestId);
+    setResponseHeader(c, "x-request-id", requestId);
     const status = c.res.status;
     const line = {
       requestId,
@@ -86,7 +86,7 @@ export async function createApp({ config, db, logger, verifier, serving = () => 
   app.use(async (c, next) => {
     await next();
     if (c.res.headers.get("content-type")?.includes("json")) {
-      c.header("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+      setResponseHeader(c, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
     }
   });
 
@@ -240,4 +240,18 @@ export async function createApp({ config, db, logger, verifier, serving = () => 
 function remoteAddress(c: Context): string {
   const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
   return incoming?.socket?.remoteAddress ?? "local";
+}
+
+/**
+ * Sets a header on the response a handler has made. Hono's `c.header()` at
+ * this point rebuilds the response around its body as a stream, which the
+ * Node adapter then reads chunk by chunk instead of writing the text at once.
+ */
+function setResponseHeader(c: Context, name: string, value: string): void {
+  try {
+    c.res.headers.set(name, value);
+  } catch {
+    // Immutable headers (a Response from fetch()): let Hono copy the response.
+    c.header(name, value);
+  }
 }
