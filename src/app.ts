@@ -1,3 +1,4 @@
+import type { Http2Bindings, HttpBindings } from "@hono/node-server";
 import { type Context, Hono, type Next } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
@@ -22,8 +23,12 @@ export interface AppDependencies {
 }
 
 export interface App {
-  /** The whole service as a fetch handler: what the HTTP server and the tests call. */
-  fetch(request: Request): Promise<Response>;
+  /**
+   * The whole service as a fetch handler: what the HTTP server and the tests
+   * call. The Node server passes its bindings (`{ incoming, outgoing }`) on as
+   * `env`: the client's address comes from there.
+   */
+  fetch(request: Request, env?: NodeBindings): Promise<Response>;
   /** From now on /readyz says 503, so that load balancers stop sending traffic. */
   drain(): void;
   /**
@@ -217,10 +222,10 @@ export async function createApp({ config, db, logger, verifier, serving = () => 
   let inFlight = 0;
   let settled: (() => void) | undefined;
   return {
-    fetch: async (request) => {
+    fetch: async (request, env) => {
       inFlight++;
       try {
-        return await app.fetch(request);
+        return await app.fetch(request, env);
       } finally {
         inFlight--;
         if (inFlight === 0) settled?.();
@@ -236,10 +241,17 @@ export async function createApp({ config, db, logger, verifier, serving = () => 
   };
 }
 
+/** What @hono/node-server hands the app with each request. */
+type NodeBindings = HttpBindings | Http2Bindings;
+
+/** The Node request behind this one, when it came through a socket (not through `app.fetch` alone). */
+function nodeIncoming(c: Context): NodeBindings["incoming"] | undefined {
+  return (c.env as Partial<NodeBindings> | undefined)?.incoming;
+}
+
 /** The peer's address as the socket sees it; requests made without a socket (tests) share one key. */
 function remoteAddress(c: Context): string {
-  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
-  return incoming?.socket?.remoteAddress ?? "local";
+  return nodeIncoming(c)?.socket?.remoteAddress ?? "local";
 }
 
 /**

@@ -31,10 +31,10 @@ function forward(port: number, to: number): Promise<Server> {
   });
 }
 
-/** A GET on a connection of its own (fetch would reuse one), resolving with the status. */
-function getOnNewConnection(url: string): Promise<number> {
+/** A GET on a connection of its own (fetch would reuse one), resolving with the status; from `localAddress` if given. */
+function getOnNewConnection(url: string, localAddress?: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    get(url, { agent: false }, (res) => {
+    get(url, { agent: false, ...(localAddress ? { localAddress } : {}) }, (res) => {
       res.resume();
       res.on("end", () => resolve(res.statusCode ?? 0));
     }).on("error", reject);
@@ -237,6 +237,21 @@ describe("the server process", () => {
       });
       expect(huge.status).toBe(431);
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    } finally {
+      expect(await server.stop("SIGTERM")).toBe(0);
+    }
+  });
+
+  it("counts the per-address rate limit by each client's own address", async () => {
+    const server = await startServer({ ...env, RATE_LIMIT_IP: "2" });
+    try {
+      await server.waitForLog((entry) => String(entry.msg).startsWith("migrations:"));
+      const url = `${server.url}/api/someone/tasks`;
+      const first = [];
+      for (let i = 0; i < 3; i++) first.push(await getOnNewConnection(url, "127.0.0.1"));
+      // No token: 401 while within the limit, then 429 for this address only.
+      expect(first).toEqual([401, 401, 429]);
+      expect(await getOnNewConnection(url, "127.0.0.2")).toBe(401);
     } finally {
       expect(await server.stop("SIGTERM")).toBe(0);
     }
