@@ -242,6 +242,49 @@ describe("the server process", () => {
     }
   });
 
+  it("caps bodies on a real socket: 413 by Content-Length or while a chunked body arrives, and reads bodies within it", async () => {
+    const server = await startServer({ ...env, MAX_BODY_BYTES: "1024", AUTH_SECRET: testSecret });
+    try {
+      await server.waitForLog((entry) => String(entry.msg).startsWith("migrations:"));
+      const token = await mintToken("body-user");
+      const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+      const tooLarge = { error: { code: "PAYLOAD_TOO_LARGE", message: "The request body is larger than 1024 bytes." } };
+      const big = JSON.stringify({ title: "x".repeat(2000) });
+
+      // A string body goes out with its Content-Length.
+      const declared = await fetch(`${server.url}/api/body-user/tasks`, { method: "POST", headers, body: big });
+      expect(declared.status).toBe(413);
+      expect(await declared.json()).toEqual(tooLarge);
+      // A stream body goes out chunked, with no length to judge it by.
+      const chunked = await fetch(`${server.url}/api/body-user/tasks`, {
+        method: "POST",
+        headers,
+        body: new Blob([big]).stream(),
+        duplex: "half",
+      } as RequestInit);
+      expect(chunked.status).toBe(413);
+      expect(await chunked.json()).toEqual(tooLarge);
+
+      // Within the cap, either way, the body is read whole.
+      const description = "y".repeat(900);
+      const created = await fetch(`${server.url}/api/body-user/tasks`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ title: "near the cap", description }),
+      });
+      expect(created.status).toBe(201);
+      const streamed = await fetch(`${server.url}/graphql`, {
+        method: "POST",
+        headers,
+        body: new Blob([JSON.stringify({ query: "{ tasks { totalCount edges { node { description } } } }" })]).stream(),
+        duplex: "half",
+      } as RequestInit);
+      expect(await streamed.json()).toEqual({ data: { tasks: { totalCount: 1, edges: [{ node: { description } }] } } });
+    } finally {
+      expect(await server.stop("SIGTERM")).toBe(0);
+    }
+  });
+
   it("counts the per-address rate limit by each client's own address", async () => {
     const server = await startServer({ ...env, RATE_LIMIT_IP: "2" });
     try {
