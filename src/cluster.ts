@@ -2,8 +2,8 @@ import cluster, { type Worker } from "node:cluster";
 import { setUpAuth } from "./auth/index.js";
 import type { Config } from "./config.js";
 import { openDatabase } from "./db/database.js";
+import { migrateWhenReachable } from "./db/migrate.js";
 import type { Logger } from "./logger.js";
-import { migrateWhenReachable } from "./server.js";
 
 /**
  * WEB_CONCURRENCY > 1: this process only supervises. It applies the
@@ -32,7 +32,10 @@ export async function runCluster(config: Config, logger: Logger): Promise<void> 
     const db = await openDatabase(config.database, {
       onPoolError: (error) => logger.warn({ err: error }, "idle database connection failed"),
     });
-    const done = await migrateWhenReachable(db, logger, () => stopping);
+    const done = await migrateWhenReachable(db, logger, () => stopping).catch((error: unknown) => {
+      logger.fatal({ err: error }, "migrations failed");
+      process.exit(1);
+    });
     await db.close();
     if (!done) process.exit(0);
   }

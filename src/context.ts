@@ -1,4 +1,5 @@
 import type { TokenVerifier, Viewer } from "./auth/index.js";
+import { ensureUser } from "./db/users.js";
 import { BadUserInputError, UnauthenticatedError } from "./errors.js";
 import type { PrismaClient } from "./generated/prisma/client.js";
 
@@ -76,15 +77,3 @@ function readIdempotencyKey(request: Request): string | null {
 }
 
 export type CreateContext = ReturnType<typeof createContextFactory>;
-
-/** Safe under concurrent first requests: one statement, conflict-tolerant. */
-async function ensureUser(prisma: PrismaClient, viewer: Viewer): Promise<void> {
-  await prisma.$executeRaw`
-    INSERT INTO users (id, email, name) VALUES (${viewer.id}, ${viewer.email}, ${viewer.name})
-    ON CONFLICT (id) DO UPDATE
-      SET email = COALESCE(EXCLUDED.email, users.email),
-          name = COALESCE(EXCLUDED.name, users.name),
-          updated_at = now()
-      WHERE (EXCLUDED.email IS NOT NULL AND users.email IS DISTINCT FROM EXCLUDED.email)
-         OR (EXCLUDED.name IS NOT NULL AND users.name IS DISTINCT FROM EXCLUDED.name)`;
-}

@@ -1,5 +1,5 @@
 import { Redis } from "ioredis";
-import { AppError } from "./errors.js";
+import { RateLimitedError } from "./errors.js";
 
 /**
  * Fixed-window request counting: each key may make `limit` requests per
@@ -10,12 +10,6 @@ export interface RateLimiter {
   /** Counts one request for `key`; throws RateLimitedError when over the limit. */
   take(key: string, limit: number): Promise<void>;
   close(): Promise<void>;
-}
-
-export class RateLimitedError extends AppError {
-  constructor(readonly retryAfterSeconds: number) {
-    super("RATE_LIMITED", `Too many requests. Try again in ${retryAfterSeconds} s.`);
-  }
 }
 
 export function createRateLimiter({

@@ -1,10 +1,10 @@
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
-import { createApp } from "./app.js";
+import { type App, createApp, type Phase } from "./app.js";
 import { setUpAuth } from "./auth/index.js";
 import type { Config } from "./config.js";
-import { type Database, openDatabase } from "./db/database.js";
-import { isDatabaseUnavailable } from "./db/errors.js";
+import { openDatabase } from "./db/database.js";
+import { migrateWhenReachable } from "./db/migrate.js";
 import type { Logger } from "./logger.js";
 
 /**
@@ -34,29 +34,35 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
   }
 
   // Until the schema is known to be current, /graphql and /api answer 503.
-  let migrated = !config.migrateOnStart;
-  const app = await createApp({ config, db, logger, verifier, serving: () => migrated });
-  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info: AddressInfo) => {
+  let phase: Phase = config.migrateOnStart ? "starting" : "serving";
+  const app = await createApp({ config, db, logger, verifier, phase: () => phase });
+  const handlers = trackInFlight(app);
+  const server = serve({ fetch: handlers.fetch, hostname: config.host, port: config.port }, (info: AddressInfo) => {
     const host = info.address === "0.0.0.0" || info.address === "::" ? "localhost" : info.address;
     logger.info(`tasks-api listening on http://${host}:${info.port}`);
     if (config.graphiql) logger.info(`GraphiQL: http://${host}:${info.port}/graphql`);
   });
 
-  let stopping = false;
   if (config.migrateOnStart) {
-    void migrateWhenReachable(db, logger, () => stopping).then((done) => {
-      migrated = done;
-    });
+    migrateWhenReachable(db, logger, () => phase === "draining").then(
+      (done) => {
+        if (done && phase === "starting") phase = "serving";
+      },
+      (error: unknown) => {
+        logger.fatal({ err: error }, "migrations failed");
+        logger.flush();
+        process.exit(1);
+      },
+    );
   }
 
   async function shutdown(signal: string): Promise<void> {
-    if (stopping) return;
-    stopping = true;
+    if (phase === "draining") return;
+    phase = "draining";
     logger.info(
       { signal, delayMs: config.shutdownDelayMs, graceMs: config.shutdownGraceMs },
       "shutting down: not ready from now on, draining in-flight requests",
     );
-    app.drain();
     // Keep accepting for a moment, so that load balancers see /readyz fail and
     // stop sending traffic before the listener closes.
     if (config.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
@@ -67,6 +73,9 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
     force.unref();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     clearTimeout(force);
+    // Closing the server (or cutting its connections) does not stop handlers
+    // already running: they finish, and need the database until they do.
+    await handlers.settled();
     await app.close();
     await db.close();
     logger.info("stopped");
@@ -80,33 +89,20 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
   process.on("SIGINT", () => void shutdown("SIGINT"));
 }
 
-/**
- * Applies pending migrations, waiting for the database if it is not there
- * yet: the process stays up (and not ready) rather than crash-looping. A
- * migration that fails for another reason is fatal. False if stopped first.
- */
-export async function migrateWhenReachable(db: Database, logger: Logger, stopping: () => boolean): Promise<boolean> {
-  for (let attempt = 1; !stopping(); attempt++) {
-    try {
-      const applied = await db.migrate();
-      logger.info(
-        { applied },
-        applied.length === 0 ? "migrations: up to date" : `migrations: applied ${applied.join(", ")}`,
-      );
-      return true;
-    } catch (error) {
-      if (stopping()) return false;
-      if (!isDatabaseUnavailable(error)) {
-        logger.fatal({ err: error }, "migrations failed");
-        process.exit(1);
+/** The app's fetch, counting the handlers still running (also those whose client is gone). */
+export function trackInFlight(app: App): { fetch: App["fetch"]; settled(): Promise<void> } {
+  let inFlight = 0;
+  let onSettled: (() => void) | undefined;
+  return {
+    fetch: async (request, env) => {
+      inFlight++;
+      try {
+        return await app.fetch(request, env);
+      } finally {
+        inFlight--;
+        if (inFlight === 0) onSettled?.();
       }
-      const waitMs = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
-      logger.warn(
-        { err: error, attempt, waitMs },
-        "database unreachable: migrations wait for it; not ready until then",
-      );
-      await new Promise((resolve) => setTimeout(resolve, waitMs).unref());
-    }
-  }
-  return false;
+    },
+    settled: () => (inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (onSettled = resolve))),
+  };
 }

@@ -36,7 +36,7 @@ describe("health and readiness", () => {
   it("/readyz says 503 once draining has begun, while /healthz stays 200", async () => {
     const other = await startTestApp();
     try {
-      other.app.drain();
+      other.drain();
       const ready = await other.request("/readyz");
       expect(ready.status).toBe(503);
       expect(ready.headers.get("retry-after")).toBe("5");

@@ -1,7 +1,20 @@
 import { Hono, type Context as HonoContext } from "hono";
 import type { Context, CreateContext } from "../context.js";
+import {
+  AppError,
+  BadUserInputError,
+  type FieldProblem,
+  ForbiddenError,
+  MethodNotAllowedError,
+  NoRouteError,
+  NotFoundError,
+  PreconditionFailedError,
+  restErrorResponse,
+  toAppError,
+  UnauthenticatedError,
+  UnsupportedMediaTypeError,
+} from "../errors.js";
 import type { RestTaskFieldsFragment } from "../gql/graphql.js";
-import { toClientError } from "../graphql.js";
 import type { Logger } from "../logger.js";
 import {
   CreateTask,
@@ -12,7 +25,7 @@ import {
   ToggleTaskCompleted,
   UpdateTask,
 } from "./operations.js";
-import { createOperationRunner, fromGraphQLError, OperationError } from "./run-operation.js";
+import { createOperationRunner } from "./run-operation.js";
 
 /**
  * The six legacy routes of the original plan, as a transport over the
@@ -24,32 +37,6 @@ import { createOperationRunner, fromGraphQLError, OperationError } from "./run-o
 /** REST lists may be longer than GraphQL pages: one call can hold a user's 1000 tasks. */
 export const restMaxPageSize = 1000;
 const restDefaultPageSize = 100;
-
-/** Every REST error, with its HTTP status: the one mapping. */
-const statusOf: Record<string, number> = {
-  BAD_USER_INPUT: 400,
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
-  CONFLICT: 409,
-  PRECONDITION_FAILED: 412,
-  IDEMPOTENCY_KEY_REUSED: 422,
-  PAYLOAD_TOO_LARGE: 413,
-  RATE_LIMITED: 429,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  INTERNAL_SERVER_ERROR: 500,
-  SERVICE_UNAVAILABLE: 503,
-};
-
-export function restError(
-  code: keyof typeof statusOf | string,
-  message: string,
-  details: { field: string; message: string }[] = [],
-  headers: Record<string, string> = {},
-): OperationError {
-  return new OperationError(code, message, details, headers);
-}
 
 /** The task as the original plan's clients know it: snake_case, with its owner. */
 function taskJson(task: RestTaskFieldsFragment, userId: string) {
@@ -90,20 +77,11 @@ export function createRestRoutes({ createContext, logger }: { createContext: Cre
 
   /** 401 without a valid token, 403 when the path names another user. */
   async function authorize(c: HonoContext): Promise<Context & { viewer: NonNullable<Context["viewer"]> }> {
-    let context: Context;
-    try {
-      context = await createContext(c.req.raw, restMaxPageSize);
-    } catch (error) {
-      throw fromGraphQLError(toClientError(error, logger));
-    }
+    const context = await createContext(c.req.raw, restMaxPageSize);
     const { viewer } = context;
-    if (viewer === null) {
-      throw restError("UNAUTHENTICATED", "A valid bearer token is required.", [], {
-        "WWW-Authenticate": 'Bearer realm="tasks-api"',
-      });
-    }
+    if (viewer === null) throw new UnauthenticatedError();
     if (viewer.id !== c.req.param("userId")) {
-      throw restError("FORBIDDEN", "The user id in the path is not the user of the token.");
+      throw new ForbiddenError("The user id in the path is not the user of the token.");
     }
     return { ...context, viewer };
   }
@@ -111,7 +89,7 @@ export function createRestRoutes({ createContext, logger }: { createContext: Cre
   api.get("/:userId/tasks", async (c) => {
     const context = await authorize(c);
     const query = c.req.query();
-    const problems: { field: string; message: string }[] = [];
+    const problems: FieldProblem[] = [];
 
     const status = own(statuses, query.status ?? "all");
     if (status === undefined) problems.push({ field: "status", message: "Must be one of all, pending, completed." });
@@ -123,8 +101,7 @@ export function createRestRoutes({ createContext, logger }: { createContext: Cre
     if (!/^\d+$/.test(query.limit ?? "0") || !Number.isInteger(limit) || limit < 1 || limit > restMaxPageSize) {
       problems.push({ field: "limit", message: `Must be a whole number from 1 to ${restMaxPageSize}.` });
     }
-    const [problem] = problems;
-    if (problem) throw restError("BAD_USER_INPUT", `${problem.field}: ${problem.message}`, problems);
+    if (problems.length > 0) throw new BadUserInputError(problems);
 
     const { tasks } = await run(
       ListTasks,
@@ -164,7 +141,7 @@ export function createRestRoutes({ createContext, logger }: { createContext: Cre
   api.get("/:userId/tasks/:id", async (c) => {
     const context = await authorize(c);
     const { task } = await run(GetTask, { id: c.req.param("id") }, context).catch(renameField({}));
-    if (task === null) throw restError("NOT_FOUND", "Task not found.");
+    if (task === null) throw new NotFoundError();
     return c.json({ data: taskJson(task, context.viewer.id), meta: {} }, 200, { ETag: etagOf(task) });
   });
 
@@ -214,31 +191,16 @@ export function createRestRoutes({ createContext, logger }: { createContext: Cre
 
   // Known paths, other methods: 405 with what is allowed.
   const allow = (methods: string) => (c: HonoContext) => {
-    throw restError("METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here. Allowed: ${methods}.`, [], {
-      Allow: methods,
-    });
+    throw new MethodNotAllowedError(c.req.method, methods);
   };
   api.all("/:userId/tasks", allow("GET, POST"));
   api.all("/:userId/tasks/:id", allow("GET, PUT, DELETE"));
   api.all("/:userId/tasks/:id/complete", allow("PATCH"));
   api.all("*", (c) => {
-    throw restError("NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`);
+    throw new NoRouteError(c.req.method, c.req.path);
   });
 
-  api.onError((error, c) => {
-    const known = error instanceof OperationError ? error : undefined;
-    if (!known) logger.error({ err: error, path: c.req.path }, "unexpected REST error");
-    const failure = known ?? restError("INTERNAL_SERVER_ERROR", "Unexpected error.");
-    const status = statusOf[failure.code] ?? 500;
-    const body = {
-      error: {
-        code: failure.code,
-        message: status === 500 ? "Unexpected error." : failure.message,
-        ...(failure.details.length > 0 ? { details: failure.details } : {}),
-      },
-    };
-    return c.json(body, status as 400, failure.headers);
-  });
+  api.onError((error) => restErrorResponse(toAppError(error, logger)));
 
   return api;
 }
@@ -256,20 +218,22 @@ async function jsonBody(c: HonoContext, need: "required" | "optional"): Promise<
   const text = await c.req.text();
   if (text.trim() === "") {
     if (need === "optional") return undefined;
-    throw restError("BAD_USER_INPUT", "A JSON body is required.", [{ field: "body", message: "Missing." }]);
+    throw new AppError("BAD_USER_INPUT", "A JSON body is required.", [{ field: "body", message: "Missing." }]);
   }
   const type = c.req.header("content-type") ?? "";
   if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
-    throw restError("UNSUPPORTED_MEDIA_TYPE", "The body must be JSON, sent with Content-Type: application/json.");
+    throw new UnsupportedMediaTypeError("The body must be JSON, sent with Content-Type: application/json.");
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw restError("BAD_USER_INPUT", "The body is not valid JSON.", [{ field: "body", message: "Malformed JSON." }]);
+    throw new AppError("BAD_USER_INPUT", "The body is not valid JSON.", [
+      { field: "body", message: "Malformed JSON." },
+    ]);
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw restError("BAD_USER_INPUT", "The body must be a JSON object.", [
+    throw new AppError("BAD_USER_INPUT", "The body must be a JSON object.", [
       { field: "body", message: "Not an object." },
     ]);
   }
@@ -289,7 +253,7 @@ function field(
   const value = body[name];
   if (value === undefined) {
     if (!required) return undefined;
-    throw restError("BAD_USER_INPUT", `${name}: Required.`, [{ field: name, message: "Required." }]);
+    throw new BadUserInputError([{ field: name, message: "Required." }]);
   }
   const ok =
     type === "boolean"
@@ -297,9 +261,7 @@ function field(
       : typeof value === "string" || (type === "string-or-null" && value === null);
   if (!ok) {
     const expected = type === "boolean" ? "true or false" : type === "string" ? "a string" : "a string or null";
-    throw restError("BAD_USER_INPUT", `${name}: Must be ${expected}.`, [
-      { field: name, message: `Must be ${expected}.` },
-    ]);
+    throw new BadUserInputError([{ field: name, message: `Must be ${expected}.` }]);
   }
   return value as string | boolean | null;
 }
@@ -313,7 +275,7 @@ function ifMatch(c: HonoContext): number | null {
   if (header === undefined || header === "*") return null;
   // Our tags are "1", "2", ...: "0" or "01" is not one of them.
   const match = /^(?:W\/)?"([1-9]\d{0,8})"$/.exec(header);
-  if (!match?.[1]) throw restError("PRECONDITION_FAILED", "If-Match does not match the task's current ETag.");
+  if (!match?.[1]) throw new PreconditionFailedError();
   return Number(match[1]);
 }
 
@@ -323,13 +285,10 @@ function ifMatch(c: HonoContext): number | null {
  */
 function renameField(names: Record<string, string>, expectedVersion?: number | null) {
   return (error: unknown): never => {
-    if (!(error instanceof OperationError)) throw error;
+    if (!(error instanceof AppError)) throw error;
+    if (error.code === "CONFLICT" && expectedVersion != null) throw new PreconditionFailedError();
+    if (error.code !== "BAD_USER_INPUT" || error.details.length === 0) throw error;
     const rename = (name: string) => names[name] ?? name.replace(/^input\./, "");
-    const details = error.details.map((detail) => ({ ...detail, field: rename(detail.field) }));
-    const [first] = details;
-    if (error.code === "CONFLICT" && expectedVersion != null) {
-      throw restError("PRECONDITION_FAILED", "If-Match does not match the task's current ETag.", [], error.headers);
-    }
-    throw restError(error.code, first ? `${first.field}: ${first.message}` : error.message, details, error.headers);
+    throw new BadUserInputError(error.details.map((detail) => ({ ...detail, field: rename(detail.field) })));
   };
 }

@@ -1,23 +1,10 @@
-import { type GraphQLError, parse, validate } from "graphql";
+import { parse, validate } from "graphql";
 import { type CompiledQuery, compileQuery, isCompiledQuery } from "graphql-jit";
 import type { Context } from "../context.js";
+import { toAppError } from "../errors.js";
 import type { TypedDocumentString } from "../gql/graphql.js";
-import { toClientError } from "../graphql.js";
 import type { Logger } from "../logger.js";
 import { schema } from "../schema/index.js";
-
-/** A GraphQL error as REST sees it: the stable code and what the client may read. */
-export class OperationError extends Error {
-  override name = "OperationError";
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly details: { field: string; message: string }[],
-    readonly headers: Record<string, string>,
-  ) {
-    super(message);
-  }
-}
 
 /**
  * Runs a typed operation against the GraphQL schema in-process, with the
@@ -53,24 +40,10 @@ export function createOperationRunner(logger: Logger) {
       variables as Record<string, unknown>,
     );
     const [first] = result.errors ?? [];
-    if (first) throw fromGraphQLError(toClientError(first, logger));
+    // The failure a resolver threw (an AppError, with its code and HTTP face), or a masked one.
+    if (first) throw toAppError(first, logger);
     return result.data as TResult;
   };
 }
 
 export type RunOperation = ReturnType<typeof createOperationRunner>;
-
-/** Reads the code, details and HTTP headers a masked GraphQL error carries. */
-export function fromGraphQLError(error: GraphQLError): OperationError {
-  const extensions = error.extensions as {
-    code?: string;
-    details?: { field: string; message: string }[];
-    http?: { headers?: Record<string, string> };
-  };
-  return new OperationError(
-    extensions.code ?? "INTERNAL_SERVER_ERROR",
-    error.message,
-    extensions.details ?? [],
-    extensions.http?.headers ?? {},
-  );
-}

@@ -1,8 +1,9 @@
-import { type App, createApp } from "../../src/app.js";
+import { type App, createApp, type Phase } from "../../src/app.js";
 import { setUpAuth } from "../../src/auth/index.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { type Database, openDatabase } from "../../src/db/database.js";
 import { createLogger } from "../../src/logger.js";
+import { trackInFlight } from "../../src/server.js";
 import { createTestDatabase, openOptions, type TestDatabase } from "./database.js";
 import { testSecret } from "./tokens.js";
 
@@ -15,6 +16,8 @@ export interface TestApp {
   database: TestDatabase;
   /** Every SQL statement Prisma sent, in order; clear it with `queries.length = 0`. */
   queries: string[];
+  /** From now on the app is shutting down, as on SIGTERM: /readyz says 503. */
+  drain(): void;
   /** Calls the app like an HTTP client would: `request("/healthz")`. */
   request(path: string, init?: RequestInit): Promise<Response>;
   close(): Promise<void>;
@@ -41,15 +44,22 @@ export async function startTestApp(env: Record<string, string> = {}, existing?: 
   const queries: string[] = [];
   const db = await openDatabase(database.config, openOptions(database, { onQuery: (sql) => queries.push(sql) }));
   const { verifier } = await setUpAuth(config.auth);
-  const app = await createApp({ config, db, logger: createLogger(config), verifier });
+  let phase: Phase = "serving";
+  const app = await createApp({ config, db, logger: createLogger(config), verifier, phase: () => phase });
+  const handlers = trackInFlight(app);
   return {
     app,
     config,
     db,
     database,
     queries,
-    request: (path, init) => app.fetch(new Request(new URL(path, "http://tasks.test"), init)),
+    drain: () => {
+      phase = "draining";
+    },
+    request: (path, init) => handlers.fetch(new Request(new URL(path, "http://tasks.test"), init)),
     async close() {
+      // As the server does: handlers still running finish before the database closes.
+      await handlers.settled();
       await app.close();
       await db.close();
       if (!existing) await database.drop();
