@@ -9,9 +9,15 @@ import { isStorableText } from "../text.js";
  * missing one: there is no path that loads a task by id alone.
  */
 
+/**
+ * The vocabulary of a list, defined here once: the GraphQL enums map their
+ * values onto these (src/schema/task.ts), and the resolver's argument types
+ * are inferred from those enums, so a mismatch fails the typecheck.
+ */
 export type TaskStatus = "ALL" | "OPEN" | "COMPLETED";
-export type TaskOrderField = "createdAt" | "updatedAt" | "title";
-export type SortDirection = "asc" | "desc";
+/** The columns a list can be ordered by: each has a (user_id, column, id) index. */
+export type TaskOrderField = Extract<Prisma.TaskScalarFieldEnum, "createdAt" | "updatedAt" | "title">;
+type SortDirection = Prisma.SortOrder;
 
 /** What the GraphQL layer asks Prisma to load with each task (select/include for the requested fields). */
 export type TaskQuery = { select?: Prisma.TaskSelect; include?: Prisma.TaskInclude };
@@ -231,7 +237,7 @@ export async function createTaskOnce(
     });
   } catch (error) {
     // A concurrent request with the same key committed first: ours rolled back, answer as a retry.
-    if ((error as { code?: unknown }).code === "P2002") {
+    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") {
       const winner = await replay();
       if (winner) return winner;
     }

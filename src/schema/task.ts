@@ -1,4 +1,4 @@
-import type { ArgBuilder } from "@pothos/core";
+import type { ArgBuilder, InputShapeFromFields } from "@pothos/core";
 import { queryFromInfo } from "@pothos/plugin-prisma";
 import type { GraphQLResolveInfo } from "graphql";
 import { z } from "zod";
@@ -11,9 +11,11 @@ import {
   listTasks,
   type TaskOrderField,
   type TaskQuery,
+  type TaskStatus,
   toggleTask,
   updateTask,
 } from "../db/tasks.js";
+import type { Prisma } from "../generated/prisma/client.js";
 import { isStorableText } from "../text.js";
 import { builder } from "./builder.js";
 
@@ -68,7 +70,7 @@ const TaskStatusFilter = builder.enumType("TaskStatusFilter", {
     ALL: { description: "Open and completed tasks." },
     OPEN: { description: "Tasks not yet completed." },
     COMPLETED: { description: "Completed tasks." },
-  } as const,
+  } as const satisfies Record<TaskStatus, unknown>,
 });
 
 const TaskOrderFieldEnum = builder.enumType("TaskOrderField", {
@@ -76,11 +78,14 @@ const TaskOrderFieldEnum = builder.enumType("TaskOrderField", {
     CREATED_AT: { value: "createdAt", description: "When the task was created." },
     UPDATED_AT: { value: "updatedAt", description: "When the task last changed." },
     TITLE: { value: "title", description: "The title, in the database's collation." },
-  } as const,
+  } as const satisfies Record<string, { value: TaskOrderField; description: string }>,
 });
 
 const SortDirection = builder.enumType("SortDirection", {
-  values: { ASC: { value: "asc" }, DESC: { value: "desc" } } as const,
+  values: { ASC: { value: "asc" }, DESC: { value: "desc" } } as const satisfies Record<
+    string,
+    { value: Prisma.SortOrder }
+  >,
 });
 
 const TaskFilter = builder.inputType("TaskFilter", {
@@ -137,8 +142,9 @@ const UpdateTaskInput = builder.inputType("UpdateTaskInput", {
 
 type Args = ArgBuilder<typeof builder.$inferSchemaTypes>;
 
-/** The arguments of a task list, shared by `Query.tasks` and `User.tasks`, besides first/after/last/before. */
+/** The arguments of a task list, shared by `Query.tasks` and `User.tasks`. */
 export const taskListArgs = (arg: Args) => ({
+  ...arg.connectionArgs(),
   filter: arg({ type: TaskFilter }),
   orderBy: arg({ type: TaskOrder }),
 });
@@ -146,15 +152,14 @@ export const taskListArgs = (arg: Args) => ({
 export const taskListDescription =
   "The caller's tasks, newest first unless `orderBy` says otherwise. Pages of 20 by default, 100 at most.";
 
-type Maybe<T> = T | null | undefined;
-interface TaskListArgs {
-  filter?: Maybe<{ status?: Maybe<"ALL" | "OPEN" | "COMPLETED">; search?: Maybe<string> }>;
-  orderBy?: Maybe<{ field: TaskOrderField; direction: "asc" | "desc" }>;
-  first?: Maybe<number>;
-  after?: Maybe<string>;
-  last?: Maybe<number>;
-  before?: Maybe<string>;
-}
+/** One type for every task list, so that clients share one fragment and one cache policy. */
+export const TaskConnection = builder.connectionObject(
+  { type: Task, name: "TaskConnection", description: "A page of tasks." },
+  { name: "TaskEdge", description: "A task and its cursor." },
+);
+
+/** The arguments a task list's resolver receives, as Pothos infers them. */
+type TaskListArgs = InputShapeFromFields<ReturnType<typeof taskListArgs>>;
 
 /** One page of the user's tasks as a Relay connection. */
 export async function resolveTaskList(userId: string, args: TaskListArgs, context: Context, info: GraphQLResolveInfo) {
@@ -220,16 +225,12 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id({ required: true, validate: taskId }) },
     resolve: (query, _root, args, context) => findTask(context.prisma, context.viewer.id, String(args.id), query),
   }),
-  tasks: t.withAuth({ loggedIn: true }).connection(
-    {
-      type: Task,
-      description: taskListDescription,
-      args: taskListArgs(t.arg),
-      resolve: (_root, args, context, info) => resolveTaskList(context.viewer.id, args, context, info),
-    },
-    { description: "A page of tasks." },
-    { description: "A task and its cursor." },
-  ),
+  tasks: t.withAuth({ loggedIn: true }).field({
+    type: TaskConnection,
+    description: taskListDescription,
+    args: taskListArgs(t.arg),
+    resolve: (_root, args, context, info) => resolveTaskList(context.viewer.id, args, context, info),
+  }),
 }));
 
 // --- Mutations --------------------------------------------------------------

@@ -1,6 +1,6 @@
 import { ForbiddenError } from "../errors.js";
 import { builder } from "./builder.js";
-import { resolveTaskList, Task, taskListArgs, taskListDescription } from "./task.js";
+import { resolveTaskList, TaskConnection, taskListArgs, taskListDescription } from "./task.js";
 
 builder.prismaObject("User", {
   description: "A person known to the auth service. Only the caller's own user can be read.",
@@ -9,8 +9,8 @@ builder.prismaObject("User", {
     email: t.exposeString("email", { nullable: true, description: "From the latest token's `email` claim." }),
     name: t.exposeString("name", { nullable: true, description: "From the latest token's `name` claim." }),
     createdAt: t.expose("createdAt", { type: "DateTime", description: "When the user first called the service." }),
-    tasks: t.withAuth({ loggedIn: true }).connection({
-      type: Task,
+    tasks: t.withAuth({ loggedIn: true }).field({
+      type: TaskConnection,
       description: taskListDescription,
       args: taskListArgs(t.arg),
       resolve: (user, args, context, info) => {
