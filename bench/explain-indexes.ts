@@ -16,7 +16,8 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
+import type pg from "pg";
+import { admin, withDatabase } from "../test/helpers/postgres.js";
 
 const adminUrl = process.env.EXPLAIN_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const runs = Number.parseInt(process.env.EXPLAIN_RUNS ?? "7", 10);
@@ -115,22 +116,6 @@ const newest = "ORDER BY created_at DESC, id DESC";
 
 // ---------------------------------------------------------------------------
 // Database plumbing.
-
-function urlFor(database: string): string {
-  const url = new URL(adminUrl);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
-
-async function withClient<T>(url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await run(client);
-  } finally {
-    await client.end();
-  }
-}
 
 async function applyMigrations(client: pg.Client): Promise<string[]> {
   const entries = await readdir(migrationsDir, { withFileTypes: true });
@@ -622,11 +607,11 @@ function printSummary(all: Measured[]): void {
 // ---------------------------------------------------------------------------
 
 async function dropScratch(): Promise<void> {
-  await withClient(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${scratch} WITH (FORCE)`));
+  await admin(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${scratch} WITH (FORCE)`));
 }
 
 async function main(): Promise<void> {
-  await withClient(adminUrl, (client) => client.query(`CREATE DATABASE ${scratch}`));
+  await admin(adminUrl, (client) => client.query(`CREATE DATABASE ${scratch}`));
   console.log(`scratch database ${scratch}`);
   // Interrupted (Ctrl-C, or the reader of a pipe went away): still drop the scratch database.
   const bail = () => {
@@ -636,7 +621,7 @@ async function main(): Promise<void> {
   process.once("SIGTERM", bail);
   process.stdout.on("error", bail);
   try {
-    await withClient(urlFor(scratch), async (client) => {
+    await admin(withDatabase(adminUrl, scratch), async (client) => {
       const applied = await applyMigrations(client);
       console.log(`migrations: ${applied.join(", ")}`);
       const started = Date.now();

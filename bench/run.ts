@@ -45,6 +45,7 @@ import { SignJWT } from "jose";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { createTokenVerifier } from "../src/auth/verify.js";
 import { applyMigrations } from "../src/db/schema-engine.js";
+import { admin } from "../test/helpers/postgres.js";
 import type { LoadJob } from "./lib/load-protocol.js";
 import { readOptions } from "./lib/options.js";
 import { startCountingProxy } from "./lib/pg-proxy.js";
@@ -80,7 +81,6 @@ import {
   seed,
   seedPostgres,
   serverVersion,
-  withClient,
 } from "./lib/scratch-db.js";
 import { userClaims, users } from "./lib/seed.js";
 import { type Fixtures, isExpected, makeWorkload, Requests } from "./lib/workloads.js";
@@ -729,7 +729,7 @@ async function main(): Promise<void> {
       `seeded ${seeded.summary.users} users, ${seeded.summary.tasks} tasks (${seeded.summary.completed} completed, ` +
         `${seeded.summary.titles} distinct titles) in ${seeded.seconds.toFixed(1)} s`,
     );
-    const owners = await withClient(scratch.url, async (client) => {
+    const owners = await admin(scratch.url, async (client) => {
       const { rows } = await client.query<{ id: string; user_id: string }>("SELECT id::text AS id, user_id FROM tasks");
       return new Map(rows.map((row) => [row.id, row.user_id]));
     });

@@ -1,10 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config.js";
-import type { TypedDocumentString } from "../src/gql/graphql.js";
 import { graphql } from "../src/gql/index.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
-import { codesOf, dataOf, execute, type GraphQLErrorBody, type GraphQLResponse } from "./helpers/graphql.js";
+import { codesOf, dataOf, execute, type GraphQLResponse } from "./helpers/graphql.js";
 import { mintToken, testSecret } from "./helpers/tokens.js";
 
 const AuthViewer = graphql(`
@@ -20,29 +19,13 @@ const AuthViewer = graphql(`
 /** A secret other than the one the app verifies with (also 32+ bytes). */
 const otherSecret = "another-secret-that-is-also-32-bytes-or-more";
 
-/** Like execute(), but with the Authorization header exactly as given. */
-async function send<TResult, TVariables>(
-  t: Pick<TestApp, "request">,
-  document: TypedDocumentString<TResult, TVariables>,
-  variables: TVariables,
-  authorization: string,
-): Promise<GraphQLResponse<TResult>> {
-  const res = await t.request("/graphql", {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json", authorization },
-    body: JSON.stringify({ query: document.toString(), variables }),
-  });
-  const body = (await res.json()) as { data?: TResult | null; errors?: GraphQLErrorBody[] };
-  return { status: res.status, headers: res.headers, ...body };
-}
-
 /**
  * The request is refused as unauthenticated (401, UNAUTHENTICATED,
  * WWW-Authenticate: Bearer, no data) before the database is touched.
  */
 async function expectRefused(t: TestApp, authorization: string): Promise<GraphQLResponse<unknown>> {
   t.queries.length = 0;
-  const res = await send(t, AuthViewer, {}, authorization);
+  const res = await execute(t, AuthViewer, {}, { headers: { authorization } });
   expect(res.status).toBe(401);
   expect(res.headers.get("www-authenticate")).toMatch(/^Bearer\b/);
   expect(codesOf(res)).toEqual(["UNAUTHENTICATED"]);

@@ -5,8 +5,8 @@ import { CreateTask, ListTasks } from "../src/rest/operations.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { createTestDatabase, type TestDatabase, usingPostgres } from "./helpers/database.js";
 import { codesOf, dataOf, execute, type GraphQLResponse } from "./helpers/graphql.js";
+import { startTcpProxy, type TcpProxy } from "./helpers/net/tcp-proxy.js";
 import { errorOf, listOf, type RestResponse, rest, taskOf } from "./helpers/rest.js";
-import { startTcpProxy, type TcpProxy } from "./helpers/tcp-proxy.js";
 import { mintToken } from "./helpers/tokens.js";
 
 /**
@@ -245,7 +245,7 @@ describe.runIf(usingPostgres)("database faults (PostgreSQL behind a loopback TCP
         expectSuccessOr503(outcome, [200, 201], `request ${i}`);
         if (outcome === "hung" || outcome.status !== 503) continue;
         failed++;
-        if ("text" in outcome) expectRestUnavailable(outcome, `request ${i}`);
+        if ("body" in outcome) expectRestUnavailable(outcome, `request ${i}`);
         else expectGraphQLUnavailable(outcome, `request ${i}`);
       }
       // At least the requests whose statements were held by the proxy lost their connection.
@@ -401,7 +401,7 @@ describe.runIf(usingPostgres)("database faults (PostgreSQL behind a loopback TCP
         ...Array.from({ length: 3 }, () => within(execute(t, ListTasks, firstPage, token))),
       ]);
       for (const [i, outcome] of outcomes.entries()) {
-        if (outcome !== "hung" && "text" in outcome) expectRestUnavailable(outcome, `request ${i}`);
+        if (outcome !== "hung" && "body" in outcome) expectRestUnavailable(outcome, `request ${i}`);
         else expectGraphQLUnavailable(outcome, `request ${i}`);
       }
       // No pile-up: the pool never opened more than its maximum.
@@ -492,7 +492,7 @@ describe.runIf(usingPostgres)("database faults (PostgreSQL behind a loopback TCP
         if (outcome === "hung") continue;
         statuses[outcome.status] = (statuses[outcome.status] ?? 0) + 1;
         if (outcome.status !== 503) continue;
-        if ("text" in outcome) expectRestUnavailable(outcome, `burst request ${i}`);
+        if ("body" in outcome) expectRestUnavailable(outcome, `burst request ${i}`);
         else expectGraphQLUnavailable(outcome, `burst request ${i}`);
       }
       expect(statuses[500]).toBeUndefined();

@@ -2,8 +2,18 @@ import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TypedDocumentString } from "../src/gql/graphql.js";
-import { graphql } from "../src/gql/index.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
+import { optionalInt, positiveInt } from "./helpers/env.js";
+import {
+  CreateTask,
+  DeleteTask,
+  GetTask,
+  ListTasksWithViewer,
+  SetTaskCompleted,
+  ToggleTaskCompleted,
+  UpdateTask,
+  ViewerWithTasks,
+} from "./helpers/operations.js";
 import { listOf, type RestResponse, rest, taskOf } from "./helpers/rest.js";
 import { mintToken } from "./helpers/tokens.js";
 
@@ -38,151 +48,6 @@ const runs = positiveInt("FUZZ_RUNS", 200);
 const seed = optionalInt("FUZZ_SEED");
 const path = process.env.FUZZ_PATH;
 const assertOptions = { numRuns: runs, verbose: 1, ...(seed === undefined ? {} : { seed }), ...(path ? { path } : {}) };
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number above 0, got ${raw}`);
-  return value;
-}
-
-function optionalInt(name: string): number | undefined {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value)) throw new Error(`${name} must be a whole number, got ${raw}`);
-  return value;
-}
-
-// --- GraphQL operations ---------------------------------------------------------
-
-graphql(`
-  fragment FuzzTaskFields on Task {
-    id
-    title
-    description
-    isCompleted
-    completedAt
-    createdAt
-    updatedAt
-    version
-    owner {
-      id
-      email
-      name
-    }
-  }
-`);
-
-const FuzzCreate = graphql(`
-  mutation FuzzCreate($input: CreateTaskInput!) {
-    createTask(input: $input) {
-      ...FuzzTaskFields
-    }
-  }
-`);
-
-const FuzzUpdate = graphql(`
-  mutation FuzzUpdate($id: ID!, $input: UpdateTaskInput!) {
-    updateTask(id: $id, input: $input) {
-      ...FuzzTaskFields
-    }
-  }
-`);
-
-const FuzzSetCompleted = graphql(`
-  mutation FuzzSetCompleted($id: ID!, $completed: Boolean!, $expectedVersion: Int) {
-    setTaskCompleted(id: $id, completed: $completed, expectedVersion: $expectedVersion) {
-      ...FuzzTaskFields
-    }
-  }
-`);
-
-const FuzzToggle = graphql(`
-  mutation FuzzToggle($id: ID!, $expectedVersion: Int) {
-    toggleTaskCompleted(id: $id, expectedVersion: $expectedVersion) {
-      ...FuzzTaskFields
-    }
-  }
-`);
-
-const FuzzDelete = graphql(`
-  mutation FuzzDelete($id: ID!, $expectedVersion: Int) {
-    deleteTask(id: $id, expectedVersion: $expectedVersion) {
-      deletedTaskId
-    }
-  }
-`);
-
-const FuzzTask = graphql(`
-  query FuzzTask($id: ID!) {
-    task(id: $id) {
-      ...FuzzTaskFields
-    }
-  }
-`);
-
-const FuzzTasks = graphql(`
-  query FuzzTasks(
-    $first: Int
-    $after: String
-    $last: Int
-    $before: String
-    $filter: TaskFilter
-    $orderBy: TaskOrder
-  ) {
-    tasks(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {
-      totalCount
-      edges {
-        cursor
-        node {
-          ...FuzzTaskFields
-        }
-      }
-      pageInfo {
-        hasNextPage
-        hasPreviousPage
-        startCursor
-        endCursor
-      }
-    }
-    viewer {
-      id
-      tasks(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {
-        totalCount
-        edges {
-          node {
-            id
-            title
-          }
-        }
-      }
-    }
-  }
-`);
-
-const FuzzViewer = graphql(`
-  query FuzzViewer {
-    viewer {
-      id
-      email
-      name
-      tasks(first: 5) {
-        totalCount
-        edges {
-          node {
-            id
-            title
-            owner {
-              id
-            }
-          }
-        }
-      }
-    }
-  }
-`);
 
 // --- The world: an attacker, a victim, and values that stand for them -------------
 
@@ -1556,7 +1421,7 @@ describe("fuzz: malformed input never breaks the service or leaks another user's
     it("createTask with any variables", async () => {
       await fuzz(
         operationCase(
-          FuzzCreate,
+          CreateTask,
           { input: createInput },
           { input: fc.record({ title: textField, description: textField }, { requiredKeys: ["title"] }) },
         ),
@@ -1567,7 +1432,7 @@ describe("fuzz: malformed input never breaks the service or leaks another user's
     it("updateTask with any variables", async () => {
       await fuzz(
         operationCase(
-          FuzzUpdate,
+          UpdateTask,
           { id: idVariable, input: updateInput },
           {
             id: nearValidId,
@@ -1584,7 +1449,7 @@ describe("fuzz: malformed input never breaks the service or leaks another user's
     it("setTaskCompleted with any variables", async () => {
       await fuzz(
         operationCase(
-          FuzzSetCompleted,
+          SetTaskCompleted,
           { id: idVariable, completed: boolValue, expectedVersion: intValue },
           { id: nearValidId, completed: fc.boolean() },
         ),
@@ -1594,26 +1459,26 @@ describe("fuzz: malformed input never breaks the service or leaks another user's
 
     it("toggleTaskCompleted with any variables", async () => {
       await fuzz(
-        operationCase(FuzzToggle, { id: idVariable, expectedVersion: intValue }, { id: nearValidId }),
+        operationCase(ToggleTaskCompleted, { id: idVariable, expectedVersion: intValue }, { id: nearValidId }),
         sendGraphQL,
       );
     }, 120_000);
 
     it("deleteTask with any variables", async () => {
       await fuzz(
-        operationCase(FuzzDelete, { id: idVariable, expectedVersion: intValue }, { id: nearValidId }),
+        operationCase(DeleteTask, { id: idVariable, expectedVersion: intValue }, { id: nearValidId }),
         sendGraphQL,
       );
     }, 120_000);
 
     it("task(id) with any variables", async () => {
-      await fuzz(operationCase(FuzzTask, { id: idVariable }, { id: nearValidId }), sendGraphQL);
+      await fuzz(operationCase(GetTask, { id: idVariable }, { id: nearValidId }), sendGraphQL);
     }, 120_000);
 
     it("tasks (and viewer.tasks) with any filter, order and page arguments", async () => {
       await fuzz(
         operationCase(
-          FuzzTasks,
+          ListTasksWithViewer,
           {
             first: intValue,
             after: cursorValue,
@@ -1698,7 +1563,7 @@ describe("fuzz: malformed input never breaks the service or leaks another user's
           auth,
           contentType: "application/json",
           accept: undefined,
-          body: { json: { query: FuzzViewer.toString() } },
+          body: { json: { query: ViewerWithTasks.toString() } },
         });
         const data = (
           viewer as { data?: { viewer?: { id: string; tasks: { edges: { node: { owner: { id: string } } }[] } } } }
@@ -1713,7 +1578,7 @@ describe("fuzz: malformed input never breaks the service or leaks another user's
           auth,
           contentType: "application/json",
           accept: undefined,
-          body: { json: { query: FuzzCreate.toString(), variables: { input: { title: "from a strange token" } } } },
+          body: { json: { query: CreateTask.toString(), variables: { input: { title: "from a strange token" } } } },
         });
         if (typeof sub === "string" && !isDotSegment(sub)) {
           const list = await sendRest({

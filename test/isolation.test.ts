@@ -1,111 +1,19 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TypedDocumentString } from "../src/gql/graphql.js";
-import { graphql } from "../src/gql/index.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { codesOf, dataOf, execute, type GraphQLErrorBody, type GraphQLResponse } from "./helpers/graphql.js";
+import {
+  CreateTask,
+  DeleteTask,
+  GetTask,
+  ListTasksWithViewer,
+  SetTaskCompleted,
+  ToggleTaskCompleted,
+  UpdateTask,
+} from "./helpers/operations.js";
 import { bearer, mintToken } from "./helpers/tokens.js";
 
 /** Two users, alice and bob: nothing of one is visible to, or changeable by, the other. */
-
-// A fragment the operations below spread; codegen inlines it into each document.
-graphql(`
-  fragment IsoSpecFields on Task {
-    id
-    title
-    description
-    isCompleted
-    completedAt
-    version
-    owner {
-      id
-      email
-    }
-  }
-`);
-
-const IsoCreate = graphql(`
-  mutation IsoSpecCreate($input: CreateTaskInput!) {
-    createTask(input: $input) {
-      ...IsoSpecFields
-    }
-  }
-`);
-
-const IsoGet = graphql(`
-  query IsoSpecGet($id: ID!) {
-    task(id: $id) {
-      ...IsoSpecFields
-    }
-  }
-`);
-
-const IsoLists = graphql(`
-  query IsoSpecLists($first: Int, $after: String, $last: Int, $before: String, $filter: TaskFilter, $orderBy: TaskOrder) {
-    tasks(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {
-      totalCount
-      edges {
-        cursor
-        node {
-          ...IsoSpecFields
-        }
-      }
-      pageInfo {
-        hasNextPage
-        hasPreviousPage
-        startCursor
-        endCursor
-      }
-    }
-    viewer {
-      id
-      email
-      tasks(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {
-        totalCount
-        edges {
-          cursor
-          node {
-            ...IsoSpecFields
-          }
-        }
-      }
-    }
-  }
-`);
-
-const IsoUpdate = graphql(`
-  mutation IsoSpecUpdate($id: ID!, $input: UpdateTaskInput!) {
-    updateTask(id: $id, input: $input) {
-      id
-    }
-  }
-`);
-
-const IsoSetCompleted = graphql(`
-  mutation IsoSpecSetCompleted($id: ID!, $expectedVersion: Int) {
-    setTaskCompleted(id: $id, completed: true, expectedVersion: $expectedVersion) {
-      id
-    }
-  }
-`);
-
-const IsoToggle = graphql(`
-  mutation IsoSpecToggle($id: ID!, $expectedVersion: Int) {
-    toggleTaskCompleted(id: $id, expectedVersion: $expectedVersion) {
-      id
-    }
-  }
-`);
-
-const IsoDelete = graphql(`
-  mutation IsoSpecDelete($id: ID!, $expectedVersion: Int) {
-    deleteTask(id: $id, expectedVersion: $expectedVersion) {
-      deletedTaskId
-    }
-  }
-`);
-
-type Sent<T> = GraphQLResponse<T> & { text: string };
 
 describe("isolation between users", () => {
   let t: TestApp;
@@ -114,18 +22,6 @@ describe("isolation between users", () => {
   let aliceIds: string[];
   let bobIds: string[];
   const bobTitle = "bob's secret plan";
-
-  /** Like `execute`, but keeps the raw text, to check that nothing of bob's appears anywhere in it. */
-  async function send<R, V>(document: TypedDocumentString<R, V>, variables: V, token: string): Promise<Sent<R>> {
-    const res = await t.request("/graphql", {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json", ...bearer(token) },
-      body: JSON.stringify({ query: document.toString(), variables }),
-    });
-    const text = await res.text();
-    const body = JSON.parse(text) as { data?: R | null; errors?: GraphQLErrorBody[] };
-    return { status: res.status, headers: res.headers, text, ...body };
-  }
 
   function expectNothingOfBob(text: string) {
     for (const id of bobIds) expect(text).not.toContain(id);
@@ -141,7 +37,7 @@ describe("isolation between users", () => {
     alice = await mintToken("alice", { claims: { email: "alice@example.com" } });
     bob = await mintToken("bob", { claims: { email: "bob@example.com" } });
     const create = async (token: string, title: string, description: string | null = null) =>
-      dataOf(await execute(t, IsoCreate, { input: { title, description } }, token)).createTask;
+      dataOf(await execute(t, CreateTask, { input: { title, description } }, token)).createTask;
     bobIds = [
       (await create(bob, bobTitle, "the secret details")).id,
       (await create(bob, "bob's second secret")).id,
@@ -150,15 +46,15 @@ describe("isolation between users", () => {
     // Complete one of bob's, so that status filters have something of his to leak.
     const [bobFirst] = bobIds;
     if (!bobFirst) throw new Error("no task for bob");
-    dataOf(await execute(t, IsoToggle, { id: bobFirst }, bob));
+    dataOf(await execute(t, ToggleTaskCompleted, { id: bobFirst }, bob));
     aliceIds = [(await create(alice, "alice's groceries")).id, (await create(alice, "alice's walk")).id];
   });
   afterAll(() => t.close());
 
   it("task(id) of bob's task is null for alice, exactly as for a random UUID", async () => {
-    const random = await send(IsoGet, { id: randomUUID() }, alice);
+    const random = await execute(t, GetTask, { id: randomUUID() }, alice);
     for (const id of bobIds) {
-      const res = await send(IsoGet, { id }, alice);
+      const res = await execute(t, GetTask, { id }, alice);
       expect(res.data).toEqual({ task: null });
       expect({ status: res.status, data: res.data, errors: res.errors }).toEqual({
         status: random.status,
@@ -169,7 +65,7 @@ describe("isolation between users", () => {
     }
     // bob still sees it.
     const [bobFirst] = bobIds;
-    expect(dataOf(await send(IsoGet, { id: bobFirst ?? "" }, bob)).task?.title).toBe(bobTitle);
+    expect(dataOf(await execute(t, GetTask, { id: bobFirst ?? "" }, bob)).task?.title).toBe(bobTitle);
   });
 
   it("every mutation on bob's task by alice is NOT_FOUND, word for word as for a random UUID, and bob's rows stay", async () => {
@@ -178,16 +74,19 @@ describe("isolation between users", () => {
     if (!target) throw new Error("no task for bob");
     const missing = randomUUID();
 
-    const attempts: [string, (id: string) => Promise<Sent<unknown>>][] = [
-      ["updateTask", (id) => send(IsoUpdate, { id, input: { title: "alice was here" } }, alice)],
-      ["updateTask v2", (id) => send(IsoUpdate, { id, input: { title: "alice", expectedVersion: 2 } }, alice)],
-      ["updateTask v9", (id) => send(IsoUpdate, { id, input: { isCompleted: false, expectedVersion: 9 } }, alice)],
-      ["setTaskCompleted", (id) => send(IsoSetCompleted, { id }, alice)],
-      ["setTaskCompleted v2", (id) => send(IsoSetCompleted, { id, expectedVersion: 2 }, alice)],
-      ["toggleTaskCompleted", (id) => send(IsoToggle, { id }, alice)],
-      ["toggleTaskCompleted v1", (id) => send(IsoToggle, { id, expectedVersion: 1 }, alice)],
-      ["deleteTask", (id) => send(IsoDelete, { id }, alice)],
-      ["deleteTask v2", (id) => send(IsoDelete, { id, expectedVersion: 2 }, alice)],
+    const attempts: [string, (id: string) => Promise<GraphQLResponse<unknown>>][] = [
+      ["updateTask", (id) => execute(t, UpdateTask, { id, input: { title: "alice was here" } }, alice)],
+      ["updateTask v2", (id) => execute(t, UpdateTask, { id, input: { title: "alice", expectedVersion: 2 } }, alice)],
+      [
+        "updateTask v9",
+        (id) => execute(t, UpdateTask, { id, input: { isCompleted: false, expectedVersion: 9 } }, alice),
+      ],
+      ["setTaskCompleted", (id) => execute(t, SetTaskCompleted, { id, completed: true }, alice)],
+      ["setTaskCompleted v2", (id) => execute(t, SetTaskCompleted, { id, completed: true, expectedVersion: 2 }, alice)],
+      ["toggleTaskCompleted", (id) => execute(t, ToggleTaskCompleted, { id }, alice)],
+      ["toggleTaskCompleted v1", (id) => execute(t, ToggleTaskCompleted, { id, expectedVersion: 1 }, alice)],
+      ["deleteTask", (id) => execute(t, DeleteTask, { id }, alice)],
+      ["deleteTask v2", (id) => execute(t, DeleteTask, { id, expectedVersion: 2 }, alice)],
     ];
     for (const [name, attempt] of attempts) {
       const onBobs = await attempt(target);
@@ -217,7 +116,7 @@ describe("isolation between users", () => {
       { orderBy: { field: "UPDATED_AT", direction: "DESC" } },
     ] as const;
     for (const variables of variants) {
-      const res = await send(IsoLists, variables, alice);
+      const res = await execute(t, ListTasksWithViewer, variables, alice);
       const data = dataOf(res);
       const listed = data.tasks.edges.map((edge) => edge.node.id);
       const viaViewer = data.viewer.tasks.edges.map((edge) => edge.node.id);
@@ -229,30 +128,34 @@ describe("isolation between users", () => {
       for (const edge of data.tasks.edges) expect(edge.node.owner).toEqual({ id: "alice", email: "alice@example.com" });
       expectNothingOfBob(res.text);
     }
-    const all = dataOf(await send(IsoLists, {}, alice));
+    const all = dataOf(await execute(t, ListTasksWithViewer, {}, alice));
     expect(all.tasks.totalCount).toBe(2);
     expect(new Set(all.tasks.edges.map((edge) => edge.node.id))).toEqual(new Set(aliceIds));
-    expect(dataOf(await send(IsoLists, { filter: { search: "groceries" } }, alice)).tasks.totalCount).toBe(1);
-    expect(dataOf(await send(IsoLists, { filter: { status: "COMPLETED" } }, alice)).tasks.totalCount).toBe(0);
+    expect(
+      dataOf(await execute(t, ListTasksWithViewer, { filter: { search: "groceries" } }, alice)).tasks.totalCount,
+    ).toBe(1);
+    expect(
+      dataOf(await execute(t, ListTasksWithViewer, { filter: { status: "COMPLETED" } }, alice)).tasks.totalCount,
+    ).toBe(0);
 
     // And the other way round: bob sees his three and none of alice's.
-    const bobs = dataOf(await send(IsoLists, {}, bob));
+    const bobs = dataOf(await execute(t, ListTasksWithViewer, {}, bob));
     expect(bobs.tasks.totalCount).toBe(3);
     expect(new Set(bobs.tasks.edges.map((edge) => edge.node.id))).toEqual(new Set(bobIds));
   });
 
   it("a cursor from bob's list, used by alice, reveals nothing of bob's", async () => {
-    const bobs = dataOf(await send(IsoLists, { first: 1 }, bob));
+    const bobs = dataOf(await execute(t, ListTasksWithViewer, { first: 1 }, bob));
     const cursors = [bobs.tasks.pageInfo.startCursor, bobs.tasks.pageInfo.endCursor];
     const titleOrder = { field: "TITLE", direction: "ASC" } as const;
-    const bobsByTitle = dataOf(await send(IsoLists, { first: 2, orderBy: titleOrder }, bob));
+    const bobsByTitle = dataOf(await execute(t, ListTasksWithViewer, { first: 2, orderBy: titleOrder }, bob));
     for (const cursor of cursors) {
       if (cursor === null) throw new Error("bob's list has no cursor");
       for (const variables of [
         { first: 10, after: cursor },
         { last: 10, before: cursor },
       ]) {
-        const res = await send(IsoLists, variables, alice);
+        const res = await execute(t, ListTasksWithViewer, variables, alice);
         const data = dataOf(res);
         expect(data.tasks.edges.every((edge) => aliceIds.includes(edge.node.id))).toBe(true);
         expect(data.tasks.totalCount).toBe(2);
@@ -261,13 +164,13 @@ describe("isolation between users", () => {
     }
     const titleCursor = bobsByTitle.tasks.pageInfo.endCursor;
     if (titleCursor === null) throw new Error("bob's list has no cursor");
-    const res = await send(IsoLists, { first: 10, after: titleCursor, orderBy: titleOrder }, alice);
+    const res = await execute(t, ListTasksWithViewer, { first: 10, after: titleCursor, orderBy: titleOrder }, alice);
     expect(dataOf(res).tasks.edges.every((edge) => aliceIds.includes(edge.node.id))).toBe(true);
     expectNothingOfBob(res.text);
   });
 
   it("createTask always makes a task of the caller: the input has no owner, and an extra field is refused", async () => {
-    const created = dataOf(await send(IsoCreate, { input: { title: "mine" } }, alice)).createTask;
+    const created = dataOf(await execute(t, CreateTask, { input: { title: "mine" } }, alice)).createTask;
     expect(created.owner).toEqual({ id: "alice", email: "alice@example.com" });
     expect((await t.db.prisma.task.findUnique({ where: { id: created.id } }))?.userId).toBe("alice");
 
@@ -275,7 +178,7 @@ describe("isolation between users", () => {
     const total = await t.db.prisma.task.count();
     // Variables with fields the schema does not have: refused before anything runs.
     const input = { title: "for bob", userId: "bob", owner: { id: "bob" }, user: "bob" };
-    const viaVariables = await send(IsoCreate, { input }, alice);
+    const viaVariables = await execute(t, CreateTask, { input }, alice);
     expect(viaVariables.errors?.length ?? 0).toBeGreaterThan(0);
     expect(viaVariables.data ?? null).toBeNull();
     // The same in the document itself.

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../src/db/database.js";
 import { applyMigrations, createMigration, diffMigrationsToSchema, migrationsDir } from "../src/db/schema-engine.js";
 import { usingPostgres } from "./helpers/database.js";
-import { admin, withDatabase } from "./helpers/template.js";
+import { admin, withDatabase } from "./helpers/postgres.js";
 
 /**
  * An empty database of the kind this run uses (in-memory PGlite, or a new

@@ -1,11 +1,20 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ModelListQuery, ModelTaskFieldsFragment, TypedDocumentString } from "../src/gql/graphql.js";
-import { graphql } from "../src/gql/index.js";
+import type { ListTasksQuery, TaskFieldsFragment } from "../src/gql/graphql.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
-import { codesOf, dataOf, execute, type GraphQLErrorBody, type GraphQLResponse } from "./helpers/graphql.js";
-import { errorOf, listOf, type RestResponse, type RestTask, rest, taskOf } from "./helpers/rest.js";
-import { bearer, mintToken } from "./helpers/tokens.js";
+import { optionalInt, positiveInt } from "./helpers/env.js";
+import { codesOf, dataOf, execute, type GraphQLResponse } from "./helpers/graphql.js";
+import {
+  CreateTask,
+  DeleteTask,
+  GetTask,
+  ListTasks,
+  SetTaskCompleted,
+  ToggleTaskCompleted,
+  UpdateTask,
+} from "./helpers/operations.js";
+import { asRest, errorOf, listOf, type RestResponse, type RestTask, rest, taskOf } from "./helpers/rest.js";
+import { mintToken } from "./helpers/tokens.js";
 
 /**
  * A model-based test: random sequences of commands by three users (alice, bob,
@@ -38,106 +47,6 @@ const maxCommands = positiveInt("MODEL_COMMANDS", 25);
 const seed = optionalInt("MODEL_SEED");
 const path = process.env.MODEL_PATH;
 const replayPath = process.env.MODEL_REPLAY_PATH;
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number above 0, got ${raw}`);
-  return value;
-}
-
-function optionalInt(name: string): number | undefined {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value)) throw new Error(`${name} must be a whole number, got ${raw}`);
-  return value;
-}
-
-// --- GraphQL operations -------------------------------------------------------
-
-graphql(`
-  fragment ModelTaskFields on Task {
-    id
-    title
-    description
-    isCompleted
-    completedAt
-    createdAt
-    updatedAt
-    version
-    owner {
-      id
-    }
-  }
-`);
-
-const CreateTask = graphql(`
-  mutation ModelCreate($input: CreateTaskInput!) {
-    createTask(input: $input) {
-      ...ModelTaskFields
-    }
-  }
-`);
-
-const UpdateTask = graphql(`
-  mutation ModelUpdate($id: ID!, $input: UpdateTaskInput!) {
-    updateTask(id: $id, input: $input) {
-      ...ModelTaskFields
-    }
-  }
-`);
-
-const SetCompleted = graphql(`
-  mutation ModelSetCompleted($id: ID!, $completed: Boolean!, $expectedVersion: Int) {
-    setTaskCompleted(id: $id, completed: $completed, expectedVersion: $expectedVersion) {
-      ...ModelTaskFields
-    }
-  }
-`);
-
-const Toggle = graphql(`
-  mutation ModelToggle($id: ID!, $expectedVersion: Int) {
-    toggleTaskCompleted(id: $id, expectedVersion: $expectedVersion) {
-      ...ModelTaskFields
-    }
-  }
-`);
-
-const DeleteTask = graphql(`
-  mutation ModelDelete($id: ID!, $expectedVersion: Int) {
-    deleteTask(id: $id, expectedVersion: $expectedVersion) {
-      deletedTaskId
-    }
-  }
-`);
-
-const GetTask = graphql(`
-  query ModelGet($id: ID!) {
-    task(id: $id) {
-      ...ModelTaskFields
-    }
-  }
-`);
-
-const ListTasks = graphql(`
-  query ModelList($first: Int, $after: String, $filter: TaskFilter, $orderBy: TaskOrder) {
-    tasks(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {
-      totalCount
-      edges {
-        cursor
-        node {
-          ...ModelTaskFields
-        }
-      }
-      pageInfo {
-        hasNextPage
-        endCursor
-      }
-    }
-  }
-`);
 
 // --- The model ----------------------------------------------------------------
 
@@ -201,19 +110,7 @@ function fromRest(task: RestTask): Seen {
   };
 }
 
-function fromGraphQL(task: ModelTaskFieldsFragment): Seen {
-  return {
-    id: task.id,
-    ownerId: task.owner.id,
-    title: task.title,
-    description: task.description ?? null,
-    isCompleted: task.isCompleted,
-    completedAt: task.completedAt ?? null,
-    createdAt: task.createdAt,
-    updatedAt: task.updatedAt,
-    version: task.version,
-  };
-}
+const fromGraphQL = (task: TaskFieldsFragment): Seen => fromRest(asRest(task));
 
 /** What the API must show for a model task (updatedAt is not modelled). */
 function expectSeen(seen: Seen, task: ModelTask, real: Real): void {
@@ -364,23 +261,6 @@ function expectGraphQLFailure(res: GraphQLResponse<unknown>, outcome: Exclude<Ou
   expect(res.data ?? null).toBeNull();
 }
 
-/** Like `execute`, with extra request headers (an Idempotency-Key). */
-async function executeWith<TResult, TVariables>(
-  t: TestApp,
-  document: TypedDocumentString<TResult, TVariables>,
-  variables: TVariables,
-  token: string,
-  headers: Record<string, string>,
-): Promise<GraphQLResponse<TResult>> {
-  const res = await t.request("/graphql", {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json", ...bearer(token), ...headers },
-    body: JSON.stringify({ query: document.toString(), variables }),
-  });
-  const body = (await res.json()) as { data?: TResult | null; errors?: GraphQLErrorBody[] };
-  return { status: res.status, headers: res.headers, ...body };
-}
-
 /** REST `list` and GraphQL `tasks` share these orders. */
 const sorts = {
   created_at: { field: "CREATED_AT", direction: "ASC", key: "createdAt" },
@@ -505,7 +385,7 @@ class CreateCommand implements ModelCommand {
         expect(res.headers.get("location")).toBe(`${tasksPath(real, this.user)}/${seen.id}`);
       }
     } else {
-      const res = await executeWith(real.t, CreateTask, { input }, real.tokens[this.user], headers);
+      const res = await execute(real.t, CreateTask, { input }, { token: real.tokens[this.user], headers });
       if (outcome === "badInput") expectGraphQLFailure(res, "badInput");
       else if (outcome === "reused") {
         expect(codesOf(res)).toEqual(["IDEMPOTENCY_KEY_REUSED"]);
@@ -639,7 +519,53 @@ class UpdateCommand implements ModelCommand {
   }
 }
 
-/** REST PATCH .../complete with {"is_completed"}, or GraphQL setTaskCompleted. */
+/**
+ * A completion change on one task: REST PATCH .../complete with {"is_completed"}
+ * or GraphQL setTaskCompleted, or, with `completed` undefined, PATCH with no
+ * body or GraphQL toggleTaskCompleted.
+ */
+async function runCompletion(
+  m: Model,
+  real: Real,
+  command: { user: UserName; via: Via; target: Target; pre: Precondition },
+  completed: boolean | undefined,
+): Promise<void> {
+  const { user, via, pre } = command;
+  const id = resolveTarget(m, user, command.target);
+  const version = versionFor(m, id, pre);
+  const before = m.tasks.get(id);
+  const outcome = writeOutcome(m, user, id, pre);
+  const token = real.tokens[user];
+
+  let seen: Seen | undefined;
+  if (via === "rest") {
+    const res = await rest(real.t, "PATCH", `${taskPath(real, user, id)}/complete`, {
+      token,
+      ...(completed === undefined ? {} : { body: { is_completed: completed } }),
+      headers: ifMatchHeader(version, pre),
+    });
+    if (outcome !== "ok") expectRestFailure(res, outcome);
+    else seen = fromRest(taskOf(res));
+  } else {
+    const expectedVersion = version === undefined ? {} : { expectedVersion: version };
+    if (completed === undefined) {
+      const res = await execute(real.t, ToggleTaskCompleted, { id, ...expectedVersion }, token);
+      if (outcome !== "ok") expectGraphQLFailure(res, outcome);
+      else seen = fromGraphQL(dataOf(res).toggleTaskCompleted);
+    } else {
+      const res = await execute(real.t, SetTaskCompleted, { id, completed, ...expectedVersion }, token);
+      if (outcome !== "ok") expectGraphQLFailure(res, outcome);
+      else seen = fromGraphQL(dataOf(res).setTaskCompleted);
+    }
+  }
+
+  if (seen !== undefined && before !== undefined) {
+    const change = completed === undefined ? { toggle: true } : { isCompleted: completed };
+    m.tasks.set(id, afterWrite(before, change, seen, real));
+  }
+  await expectState(m, real, user);
+}
+
 class SetCompletedCommand implements ModelCommand {
   constructor(
     readonly user: UserName,
@@ -649,43 +575,12 @@ class SetCompletedCommand implements ModelCommand {
     readonly completed: boolean,
   ) {}
   check = () => true;
-  async run(m: Model, real: Real): Promise<void> {
-    const id = resolveTarget(m, this.user, this.target);
-    const version = versionFor(m, id, this.pre);
-    const before = m.tasks.get(id);
-    const outcome = writeOutcome(m, this.user, id, this.pre);
-
-    let seen: Seen | undefined;
-    if (this.via === "rest") {
-      const res = await rest(real.t, "PATCH", `${taskPath(real, this.user, id)}/complete`, {
-        token: real.tokens[this.user],
-        body: { is_completed: this.completed },
-        headers: ifMatchHeader(version, this.pre),
-      });
-      if (outcome !== "ok") expectRestFailure(res, outcome);
-      else seen = fromRest(taskOf(res));
-    } else {
-      const variables = {
-        id,
-        completed: this.completed,
-        ...(version === undefined ? {} : { expectedVersion: version }),
-      };
-      const res = await execute(real.t, SetCompleted, variables, real.tokens[this.user]);
-      if (outcome !== "ok") expectGraphQLFailure(res, outcome);
-      else seen = fromGraphQL(dataOf(res).setTaskCompleted);
-    }
-
-    if (seen !== undefined && before !== undefined) {
-      m.tasks.set(id, afterWrite(before, { isCompleted: this.completed }, seen, real));
-    }
-    await expectState(m, real, this.user);
-  }
+  run = (m: Model, real: Real) => runCompletion(m, real, this, this.completed);
   toString(): string {
     return `setCompleted(${this.user}, ${this.via}, ${describeTarget(this.target)}, ${describePrecondition(this.pre)}, ${this.completed})`;
   }
 }
 
-/** REST PATCH .../complete with no body, or GraphQL toggleTaskCompleted. */
 class ToggleCommand implements ModelCommand {
   constructor(
     readonly user: UserName,
@@ -694,30 +589,7 @@ class ToggleCommand implements ModelCommand {
     readonly pre: Precondition,
   ) {}
   check = () => true;
-  async run(m: Model, real: Real): Promise<void> {
-    const id = resolveTarget(m, this.user, this.target);
-    const version = versionFor(m, id, this.pre);
-    const before = m.tasks.get(id);
-    const outcome = writeOutcome(m, this.user, id, this.pre);
-
-    let seen: Seen | undefined;
-    if (this.via === "rest") {
-      const res = await rest(real.t, "PATCH", `${taskPath(real, this.user, id)}/complete`, {
-        token: real.tokens[this.user],
-        headers: ifMatchHeader(version, this.pre),
-      });
-      if (outcome !== "ok") expectRestFailure(res, outcome);
-      else seen = fromRest(taskOf(res));
-    } else {
-      const variables = { id, ...(version === undefined ? {} : { expectedVersion: version }) };
-      const res = await execute(real.t, Toggle, variables, real.tokens[this.user]);
-      if (outcome !== "ok") expectGraphQLFailure(res, outcome);
-      else seen = fromGraphQL(dataOf(res).toggleTaskCompleted);
-    }
-
-    if (seen !== undefined && before !== undefined) m.tasks.set(id, afterWrite(before, { toggle: true }, seen, real));
-    await expectState(m, real, this.user);
-  }
+  run = (m: Model, real: Real) => runCompletion(m, real, this, undefined);
   toString(): string {
     return `toggle(${this.user}, ${this.via}, ${describeTarget(this.target)}, ${describePrecondition(this.pre)})`;
   }
@@ -859,7 +731,7 @@ class ListCommand implements ModelCommand {
         cursor = list.meta.next_cursor;
       } else {
         const { field, direction } = sorts[this.sort];
-        const res: GraphQLResponse<ModelListQuery> = await execute(
+        const res: GraphQLResponse<ListTasksQuery> = await execute(
           real.t,
           ListTasks,
           {
@@ -979,36 +851,29 @@ const search: fc.Arbitrary<Search> = fc.oneof(
 /** A small pool of keys, shared by the users, so that keys are reused within and across users. */
 const idempotencyKey = fc.constantFrom("key-1", "key-2");
 
+/** An arbitrary listed twice: its commands come twice as often. */
+const twice = <T>(arbitrary: T): [T, T] => [arbitrary, arbitrary];
+
 const commandArbitraries: fc.Arbitrary<ModelCommand>[] = [
-  fc
-    .tuple(via, fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: validTitle }))
-    .map(([retryVia, otherTitle]) => new RetryCreateCommand(retryVia, otherTitle)),
-  fc
-    .tuple(via, fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: validTitle }))
-    .map(([retryVia, otherTitle]) => new RetryCreateCommand(retryVia, otherTitle)),
-  fc
-    .tuple(
-      user,
-      via,
-      // Few distinct inputs, some equal once normalized (" same " is "same"; "" and null are no description).
-      fc.constantFrom("same", " same ", "other"),
-      fc.constantFrom(undefined, null, "", "d", " d "),
-      idempotencyKey,
-    )
-    .map((args) => new CreateCommand(...args)),
-  fc
-    .tuple(
-      user,
-      via,
-      // Few distinct inputs, some equal once normalized (" same " is "same"; "" and null are no description).
-      fc.constantFrom("same", " same ", "other"),
-      fc.constantFrom(undefined, null, "", "d", " d "),
-      idempotencyKey,
-    )
-    .map((args) => new CreateCommand(...args)),
+  ...twice(
+    fc
+      .tuple(via, fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: validTitle }))
+      .map(([retryVia, otherTitle]) => new RetryCreateCommand(retryVia, otherTitle)),
+  ),
+  ...twice(
+    fc
+      .tuple(
+        user,
+        via,
+        // Few distinct inputs, some equal once normalized (" same " is "same"; "" and null are no description).
+        fc.constantFrom("same", " same ", "other"),
+        fc.constantFrom(undefined, null, "", "d", " d "),
+        idempotencyKey,
+      )
+      .map((args) => new CreateCommand(...args)),
+  ),
   fc.tuple(user, via, title, description).map((args) => new CreateCommand(...args)),
-  fc.tuple(user, via, validTitle, description).map((args) => new CreateCommand(...args)),
-  fc.tuple(user, via, validTitle, description).map((args) => new CreateCommand(...args)),
+  ...twice(fc.tuple(user, via, validTitle, description).map((args) => new CreateCommand(...args))),
   fc
     .tuple(
       user,
@@ -1022,8 +887,7 @@ const commandArbitraries: fc.Arbitrary<ModelCommand>[] = [
     .map((args) => new UpdateCommand(...args)),
   fc.tuple(user, via, target, precondition, fc.boolean()).map((args) => new SetCompletedCommand(...args)),
   fc.tuple(user, via, target, precondition).map((args) => new ToggleCommand(...args)),
-  fc.tuple(user, via, target, precondition).map((args) => new DeleteCommand(...args)),
-  fc.tuple(user, via, target, precondition).map((args) => new DeleteCommand(...args)),
+  ...twice(fc.tuple(user, via, target, precondition).map((args) => new DeleteCommand(...args))),
   fc.tuple(user, via, target).map((args) => new GetCommand(...args)),
   fc
     .tuple(

@@ -5,12 +5,12 @@ import type { DatabaseConfig } from "../src/config.js";
 import { type Database, openDatabase } from "../src/db/database.js";
 import { startTestApp } from "./helpers/app.js";
 import { createTestDatabase, usingPostgres } from "./helpers/database.js";
-import { startWebSocketProxy, type WebSocketProxy } from "./helpers/neon-proxy.js";
+import { startWebSocketProxy, type WebSocketProxy } from "./helpers/net/neon-proxy.js";
 
 /**
  * The Neon serverless driver path (DatabaseConfig kind "neon") end to end:
  * Prisma -> @prisma/adapter-neon -> @neondatabase/serverless -> WebSocket ->
- * a loopback WebSocket-to-TCP proxy (test/helpers/neon-proxy.ts, after Neon's
+ * a loopback WebSocket-to-TCP proxy (test/helpers/net/neon-proxy.ts, after Neon's
  * wsproxy) -> the PostgreSQL protocol on TCP.
  *
  * On PostgreSQL the proxy dials this file's own database. On PGlite there is

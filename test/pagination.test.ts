@@ -1,75 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { PageSpecTasksQuery, PageSpecTasksQueryVariables } from "../src/gql/graphql.js";
-import { graphql } from "../src/gql/index.js";
+import type { ListTasksQuery, ListTasksQueryVariables } from "../src/gql/graphql.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { codesOf, dataOf, execute, type GraphQLResponse } from "./helpers/graphql.js";
+import { ListTasks, ListTaskTitles, SetTaskCompleted, ViewerId } from "./helpers/operations.js";
 import { mintToken } from "./helpers/tokens.js";
 
 /** tasks(first/after/last/before, filter, orderBy) and totalCount: keyset pages over a real database. */
 
-const PageTasks = graphql(`
-  query PageSpecTasks(
-    $first: Int
-    $after: String
-    $last: Int
-    $before: String
-    $filter: TaskFilter
-    $orderBy: TaskOrder
-  ) {
-    tasks(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {
-      totalCount
-      edges {
-        cursor
-        node {
-          id
-          title
-          description
-          isCompleted
-          createdAt
-          updatedAt
-        }
-      }
-      pageInfo {
-        hasNextPage
-        hasPreviousPage
-        startCursor
-        endCursor
-      }
-    }
-  }
-`);
-
-const PageIds = graphql(`
-  query PageSpecIds($first: Int, $last: Int) {
-    tasks(first: $first, last: $last) {
-      edges {
-        node {
-          id
-        }
-      }
-    }
-  }
-`);
-
-const PageViewer = graphql(`
-  query PageSpecViewer {
-    viewer {
-      id
-    }
-  }
-`);
-
-const PageComplete = graphql(`
-  mutation PageSpecComplete($id: ID!) {
-    setTaskCompleted(id: $id, completed: true) {
-      id
-      isCompleted
-    }
-  }
-`);
-
-type Connection = PageSpecTasksQuery["tasks"];
+type Connection = ListTasksQuery["tasks"];
 type Node = Connection["edges"][number]["node"];
 type Row = { id: string; title: string; createdAt: Date; updatedAt: Date };
 
@@ -93,17 +32,17 @@ describe("tasks pagination", () => {
     const known = tokens.get(user);
     if (known) return known;
     const token = await mintToken(user);
-    expect(dataOf(await execute(t, PageViewer, {}, token)).viewer.id).toBe(user);
+    expect(dataOf(await execute(t, ViewerId, {}, token)).viewer.id).toBe(user);
     tokens.set(user, token);
     return token;
   }
 
-  const page = (token: string, variables: PageSpecTasksQueryVariables) => execute(t, PageTasks, variables, token);
-  const pageOf = async (token: string, variables: PageSpecTasksQueryVariables) =>
+  const page = (token: string, variables: ListTasksQueryVariables) => execute(t, ListTasks, variables, token);
+  const pageOf = async (token: string, variables: ListTasksQueryVariables) =>
     dataOf(await page(token, variables)).tasks;
 
   /** Walks the whole list forward with `first`, checking each page's bookkeeping. */
-  async function walkForward(token: string, size: number, variables: PageSpecTasksQueryVariables = {}) {
+  async function walkForward(token: string, size: number, variables: ListTasksQueryVariables = {}) {
     const nodes: Node[] = [];
     const pages: Connection[] = [];
     let after: string | null = null;
@@ -123,7 +62,7 @@ describe("tasks pagination", () => {
   }
 
   /** Walks the whole list backward with `last`/`before`; returns the nodes in list order. */
-  async function walkBackward(token: string, size: number, variables: PageSpecTasksQueryVariables = {}) {
+  async function walkBackward(token: string, size: number, variables: ListTasksQueryVariables = {}) {
     let nodes: Node[] = [];
     const pages: Connection[] = [];
     let before: string | null = null;
@@ -238,7 +177,7 @@ describe("tasks pagination", () => {
         t.queries.filter((sql) => /\bFROM\s+("public"\.)?"?tasks"?/i.test(sql) && !/\bCOUNT\s*\(/i.test(sql));
       for (const variables of [{ first: 1 }, { first: 10 }, { first: 100 }, {}, { last: 5 }, { last: 100 }]) {
         t.queries.length = 0;
-        const res = await execute(t, PageIds, variables, token);
+        const res = await execute(t, ListTaskTitles, variables, token);
         expect(res.errors).toBeUndefined();
         const statements = pageStatements();
         expect(statements).toHaveLength(1);
@@ -302,7 +241,9 @@ describe("tasks pagination", () => {
     const completed = new Set(rows.filter((_, i) => i % 5 === 1 || i === 0).map((row) => row.id));
     expect(completed.size).toBe(4);
     for (const id of completed) {
-      expect(dataOf(await execute(t, PageComplete, { id }, token)).setTaskCompleted.isCompleted).toBe(true);
+      expect(
+        dataOf(await execute(t, SetTaskCompleted, { id, completed: true }, token)).setTaskCompleted.isCompleted,
+      ).toBe(true);
     }
 
     const done = await walkForward(token, 3, { filter: { status: "COMPLETED" } });
@@ -357,7 +298,7 @@ describe("tasks pagination", () => {
     it("combines with the status filter", async () => {
       const id = byTitle.get("Buy MILK");
       if (!id) throw new Error("missing fixture");
-      await execute(t, PageComplete, { id }, token);
+      await execute(t, SetTaskCompleted, { id, completed: true }, token);
       const open = await pageOf(token, { filter: { search: "milk", status: "OPEN" } });
       expect(open.totalCount).toBe(1);
       expect(open.edges.map((edge) => edge.node.title)).toEqual(["Groceries"]);
@@ -398,7 +339,7 @@ describe("tasks pagination", () => {
       expect(updatedCursor).not.toBe("");
     });
 
-    function expectBadInput(res: GraphQLResponse<PageSpecTasksQuery>, field: string) {
+    function expectBadInput(res: GraphQLResponse<ListTasksQuery>, field: string) {
       expect(codesOf(res)).toEqual(["BAD_USER_INPUT"]);
       expect(res.status).toBe(400);
       expect(res.data ?? null).toBeNull();

@@ -1,124 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { graphql } from "../src/gql/index.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { dataOf, execute } from "./helpers/graphql.js";
+import {
+  CreateTask,
+  GetTask,
+  GetTaskTitle,
+  ListTasks,
+  ListTaskTitles,
+  ToggleTaskCompletedBrief,
+  ViewerId,
+  ViewerWithTasks,
+} from "./helpers/operations.js";
 import { mintToken } from "./helpers/tokens.js";
 
 /** What reaches the database: persistence across app instances, and how many SQL statements a request costs. */
-
-const QueryCreate = graphql(`
-  mutation QuerySpecCreate($input: CreateTaskInput!) {
-    createTask(input: $input) {
-      id
-      title
-      description
-      isCompleted
-      completedAt
-      createdAt
-      updatedAt
-      version
-      owner {
-        id
-        email
-      }
-    }
-  }
-`);
-
-const QueryGet = graphql(`
-  query QuerySpecGet($id: ID!) {
-    task(id: $id) {
-      id
-      title
-      description
-      isCompleted
-      completedAt
-      createdAt
-      updatedAt
-      version
-      owner {
-        id
-        email
-      }
-    }
-  }
-`);
-
-const QueryGetTitle = graphql(`
-  query QuerySpecGetTitle($id: ID!) {
-    task(id: $id) {
-      id
-      title
-    }
-  }
-`);
-
-const QueryToggle = graphql(`
-  mutation QuerySpecToggle($id: ID!) {
-    toggleTaskCompleted(id: $id) {
-      id
-      isCompleted
-      version
-    }
-  }
-`);
-
-const QueryListWithOwner = graphql(`
-  query QuerySpecListWithOwner($first: Int) {
-    tasks(first: $first) {
-      totalCount
-      edges {
-        node {
-          id
-          title
-          owner {
-            id
-            email
-          }
-        }
-      }
-    }
-  }
-`);
-
-const QueryListPlain = graphql(`
-  query QuerySpecListPlain($first: Int) {
-    tasks(first: $first) {
-      edges {
-        node {
-          id
-          title
-        }
-      }
-    }
-  }
-`);
-
-const QueryViewerTasks = graphql(`
-  query QuerySpecViewerTasks($first: Int) {
-    viewer {
-      id
-      tasks(first: $first) {
-        edges {
-          node {
-            id
-            owner {
-              id
-            }
-          }
-        }
-      }
-    }
-  }
-`);
-
-const QueryViewer = graphql(`
-  query QuerySpecViewer {
-    viewer {
-      id
-    }
-  }
-`);
 
 const mentionsUsers = (sql: string) => /\bFROM\s+("public"\.)?"?users"?|\bJOIN\s+("public"\.)?"?users"?/i.test(sql);
 
@@ -132,7 +27,7 @@ describe("persistence", () => {
   it("a task created through one app instance is read back, and changed, through a fresh one on the same database", async () => {
     const token = await mintToken("persistent", { claims: { email: "keep@example.com" } });
     const created = dataOf(
-      await execute(t, QueryCreate, { input: { title: "  survive a restart ", description: "kept" } }, token),
+      await execute(t, CreateTask, { input: { title: "  survive a restart ", description: "kept" } }, token),
     ).createTask;
 
     const second = await startTestApp({}, t.database);
@@ -140,20 +35,22 @@ describe("persistence", () => {
       // A new instance: its own client, its own token cache, nothing shared but the database.
       expect(second.db.prisma).not.toBe(t.db.prisma);
       const again = await mintToken("persistent", { claims: { email: "keep@example.com" }, expiresIn: 1200 });
-      expect(dataOf(await execute(second, QueryGet, { id: created.id }, again)).task).toEqual({
+      expect(dataOf(await execute(second, GetTask, { id: created.id }, again)).task).toEqual({
         ...created,
         title: "survive a restart",
       });
       expect(second.queries.some((sql) => /\bFROM\s+"public"\."tasks"/.test(sql))).toBe(true);
 
-      const toggled = dataOf(await execute(second, QueryToggle, { id: created.id }, again)).toggleTaskCompleted;
+      const toggled = dataOf(
+        await execute(second, ToggleTaskCompletedBrief, { id: created.id }, again),
+      ).toggleTaskCompleted;
       expect(toggled).toEqual({ id: created.id, isCompleted: true, version: 2 });
     } finally {
       await second.close();
     }
 
     // The first instance sees the second one's write, and still works after the second closed.
-    const seen = dataOf(await execute(t, QueryGet, { id: created.id }, token)).task;
+    const seen = dataOf(await execute(t, GetTask, { id: created.id }, token)).task;
     expect(seen).toMatchObject({ id: created.id, isCompleted: true, version: 2, owner: { id: "persistent" } });
     expect(await t.db.prisma.task.findUnique({ where: { id: created.id } })).toMatchObject({
       userId: "persistent",
@@ -174,7 +71,7 @@ describe("SQL statements per request", () => {
       const user = `statements-${size}`;
       const token = await mintToken(user, { claims: { email: `${user}@example.com` } });
       // The first request with a token makes the user; later ones are served from the token cache.
-      expect(dataOf(await execute(t, QueryViewer, {}, token)).viewer.id).toBe(user);
+      expect(dataOf(await execute(t, ViewerId, {}, token)).viewer.id).toBe(user);
       await t.db.prisma.task.createMany({
         data: Array.from({ length: size }, (_, i) => ({ userId: user, title: `task ${i}` })),
       });
@@ -201,7 +98,7 @@ describe("SQL statements per request", () => {
     for (const size of [5, 50]) {
       let edges = 0;
       const statements = await statementsOf(async () => {
-        const data = dataOf(await execute(t, QueryListWithOwner, { first: 50 }, tokenFor(size)));
+        const data = dataOf(await execute(t, ListTasks, { first: 50 }, tokenFor(size)));
         edges = data.tasks.edges.length;
         expect(data.tasks.totalCount).toBe(size);
         for (const edge of data.tasks.edges) {
@@ -220,7 +117,7 @@ describe("SQL statements per request", () => {
     const counts: number[] = [];
     for (const size of [5, 50]) {
       const statements = await statementsOf(async () => {
-        const data = dataOf(await execute(t, QueryViewerTasks, { first: 50 }, tokenFor(size)));
+        const data = dataOf(await execute(t, ViewerWithTasks, { first: 50 }, tokenFor(size)));
         expect(data.viewer.tasks.edges).toHaveLength(size);
         expect(data.viewer.tasks.edges.every((edge) => edge.node.owner.id === data.viewer.id)).toBe(true);
       });
@@ -232,23 +129,23 @@ describe("SQL statements per request", () => {
 
   it("a task with only id and title selected does not query users", async () => {
     const token = tokenFor(5);
-    const id = dataOf(await execute(t, QueryListPlain, { first: 1 }, token)).tasks.edges[0]?.node.id;
+    const id = dataOf(await execute(t, ListTaskTitles, { first: 1 }, token)).tasks.edges[0]?.node.id;
     if (!id) throw new Error("no task");
 
     const plain = await statementsOf(async () => {
-      expect(dataOf(await execute(t, QueryGetTitle, { id }, token)).task?.id).toBe(id);
+      expect(dataOf(await execute(t, GetTaskTitle, { id }, token)).task?.id).toBe(id);
     });
     expect(plain).toHaveLength(1);
     expect(plain.filter(mentionsUsers)).toEqual([]);
 
     const list = await statementsOf(async () => {
-      expect(dataOf(await execute(t, QueryListPlain, { first: 5 }, token)).tasks.edges).toHaveLength(5);
+      expect(dataOf(await execute(t, ListTaskTitles, { first: 5 }, token)).tasks.edges).toHaveLength(5);
     });
     expect(list.filter(mentionsUsers)).toEqual([]);
 
     // The check can tell: with the owner selected, users are read.
     const withOwner = await statementsOf(async () => {
-      expect(dataOf(await execute(t, QueryGet, { id }, token)).task?.owner.id).toBe("statements-5");
+      expect(dataOf(await execute(t, GetTask, { id }, token)).task?.owner.id).toBe("statements-5");
     });
     expect(withOwner.filter(mentionsUsers).length).toBeGreaterThan(0);
   });
@@ -256,7 +153,7 @@ describe("SQL statements per request", () => {
   it("totalCount is counted only when it is asked for", async () => {
     const token = tokenFor(50);
     const count = (statements: string[]) => statements.filter((sql) => /\bCOUNT\s*\(/i.test(sql)).length;
-    expect(count(await statementsOf(() => execute(t, QueryListPlain, { first: 10 }, token)))).toBe(0);
-    expect(count(await statementsOf(() => execute(t, QueryListWithOwner, { first: 10 }, token)))).toBe(1);
+    expect(count(await statementsOf(() => execute(t, ListTaskTitles, { first: 10 }, token)))).toBe(0);
+    expect(count(await statementsOf(() => execute(t, ListTasks, { first: 10 }, token)))).toBe(1);
   });
 });

@@ -1,112 +1,24 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ParityTaskFieldsFragment, ParityTasksQuery, TypedDocumentString } from "../src/gql/graphql.js";
-import { graphql } from "../src/gql/index.js";
+import type { ListTasksQuery, TaskFieldsFragment, TypedDocumentString } from "../src/gql/graphql.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { dataOf, execute } from "./helpers/graphql.js";
-import { errorOf, listOf, type RestTask, rest, taskOf } from "./helpers/rest.js";
+import {
+  CreateTask,
+  DeleteTask,
+  GetTask,
+  ListTasks,
+  SetTaskCompleted,
+  ToggleTaskCompleted,
+  UpdateTask,
+} from "./helpers/operations.js";
+import { asRest, errorOf, listOf, type RestTask, rest, taskOf } from "./helpers/rest.js";
 import { mintToken } from "./helpers/tokens.js";
 
 /**
  * REST and GraphQL are two transports over one set of resolvers: whatever is
  * done through one must read back identically through the other.
  */
-
-graphql(`
-  fragment ParityTaskFields on Task {
-    id
-    title
-    description
-    isCompleted
-    completedAt
-    createdAt
-    updatedAt
-    version
-    owner {
-      id
-    }
-  }
-`);
-
-const ParityTasks = graphql(`
-  query ParityTasks($first: Int!, $after: String) {
-    tasks(first: $first, after: $after, orderBy: { field: CREATED_AT, direction: ASC }) {
-      totalCount
-      edges {
-        node {
-          ...ParityTaskFields
-        }
-      }
-      pageInfo {
-        hasNextPage
-        endCursor
-      }
-    }
-  }
-`);
-
-const ParityTask = graphql(`
-  query ParityTask($id: ID!) {
-    task(id: $id) {
-      ...ParityTaskFields
-    }
-  }
-`);
-
-const ParityCreate = graphql(`
-  mutation ParityCreate($input: CreateTaskInput!) {
-    createTask(input: $input) {
-      ...ParityTaskFields
-    }
-  }
-`);
-
-const ParityUpdate = graphql(`
-  mutation ParityUpdate($id: ID!, $input: UpdateTaskInput!) {
-    updateTask(id: $id, input: $input) {
-      ...ParityTaskFields
-    }
-  }
-`);
-
-const ParityToggle = graphql(`
-  mutation ParityToggle($id: ID!) {
-    toggleTaskCompleted(id: $id) {
-      ...ParityTaskFields
-    }
-  }
-`);
-
-const ParitySetCompleted = graphql(`
-  mutation ParitySetCompleted($id: ID!, $completed: Boolean!) {
-    setTaskCompleted(id: $id, completed: $completed) {
-      ...ParityTaskFields
-    }
-  }
-`);
-
-const ParityDelete = graphql(`
-  mutation ParityDelete($id: ID!) {
-    deleteTask(id: $id) {
-      deletedTaskId
-    }
-  }
-`);
-
-/** A GraphQL task as the REST API spells it. */
-function asRest(task: ParityTaskFieldsFragment): RestTask {
-  return {
-    id: task.id,
-    user_id: task.owner.id,
-    title: task.title,
-    description: task.description ?? null,
-    is_completed: task.isCompleted,
-    completed_at: task.completedAt ?? null,
-    created_at: task.createdAt,
-    updated_at: task.updatedAt,
-    version: task.version,
-  };
-}
 
 const byId = (a: RestTask, b: RestTask) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
@@ -126,7 +38,8 @@ async function readAllThroughGraphQL(token: string): Promise<RestTask[]> {
   const tasks: RestTask[] = [];
   let after: string | null = null;
   for (;;) {
-    const page: ParityTasksQuery["tasks"] = dataOf(await execute(t, ParityTasks, { first: 100, after }, token)).tasks;
+    const variables = { first: 100, after, orderBy: { field: "CREATED_AT", direction: "ASC" } } as const;
+    const page: ListTasksQuery["tasks"] = dataOf(await execute(t, ListTasks, variables, token)).tasks;
     tasks.push(...page.edges.map((edge) => asRest(edge.node)));
     if (!page.pageInfo.hasNextPage) break;
     after = page.pageInfo.endCursor ?? null;
@@ -204,11 +117,11 @@ describe("written through REST, read through GraphQL", () => {
     const throughGraphQL = await readAllThroughGraphQL(u.token);
     expect(throughGraphQL).toEqual(expected);
     for (const task of expected) {
-      const one = dataOf(await execute(t, ParityTask, { id: task.id }, u.token)).task;
+      const one = dataOf(await execute(t, GetTask, { id: task.id }, u.token)).task;
       expect(one === null ? null : asRest(one)).toEqual(task);
     }
     for (const id of deleted) {
-      expect(dataOf(await execute(t, ParityTask, { id }, u.token)).task).toBeNull();
+      expect(dataOf(await execute(t, GetTask, { id }, u.token)).task).toBeNull();
     }
     // And REST itself reads back what it wrote.
     expect(await readAllThroughRest(u)).toEqual(expected);
@@ -219,7 +132,7 @@ describe("written through GraphQL, read through REST", () => {
   it("gives identical state after create, update, toggle, set completion and delete", async () => {
     const u = await user("graphql-first");
     const latest = new Map<string, RestTask>();
-    const keep = (task: ParityTaskFieldsFragment) => {
+    const keep = (task: TaskFieldsFragment) => {
       const restTask = asRest(task);
       latest.set(restTask.id, restTask);
       return restTask;
@@ -229,20 +142,20 @@ describe("written through GraphQL, read through REST", () => {
       variables: TVariables,
     ): Promise<TResult> => execute(t, document, variables, u.token).then(dataOf);
 
-    const a = keep((await run(ParityCreate, { input: { title: "plan trip", description: "summer" } })).createTask);
-    const b = keep((await run(ParityCreate, { input: { title: "buy tickets" } })).createTask);
-    const c = keep((await run(ParityCreate, { input: { title: "scratch" } })).createTask);
-    const d = keep((await run(ParityCreate, { input: { title: "pack", description: "bags" } })).createTask);
+    const a = keep((await run(CreateTask, { input: { title: "plan trip", description: "summer" } })).createTask);
+    const b = keep((await run(CreateTask, { input: { title: "buy tickets" } })).createTask);
+    const c = keep((await run(CreateTask, { input: { title: "scratch" } })).createTask);
+    const d = keep((await run(CreateTask, { input: { title: "pack", description: "bags" } })).createTask);
 
-    keep((await run(ParityUpdate, { id: a.id, input: { title: "plan the trip", isCompleted: true } })).updateTask);
-    keep((await run(ParityUpdate, { id: a.id, input: { description: null } })).updateTask);
-    keep((await run(ParityToggle, { id: b.id })).toggleTaskCompleted);
-    keep((await run(ParityToggle, { id: b.id })).toggleTaskCompleted);
-    keep((await run(ParityToggle, { id: b.id })).toggleTaskCompleted);
-    keep((await run(ParitySetCompleted, { id: d.id, completed: true })).setTaskCompleted);
-    keep((await run(ParitySetCompleted, { id: d.id, completed: true })).setTaskCompleted);
-    keep((await run(ParitySetCompleted, { id: a.id, completed: false })).setTaskCompleted);
-    expect((await run(ParityDelete, { id: c.id })).deleteTask.deletedTaskId).toBe(c.id);
+    keep((await run(UpdateTask, { id: a.id, input: { title: "plan the trip", isCompleted: true } })).updateTask);
+    keep((await run(UpdateTask, { id: a.id, input: { description: null } })).updateTask);
+    keep((await run(ToggleTaskCompleted, { id: b.id })).toggleTaskCompleted);
+    keep((await run(ToggleTaskCompleted, { id: b.id })).toggleTaskCompleted);
+    keep((await run(ToggleTaskCompleted, { id: b.id })).toggleTaskCompleted);
+    keep((await run(SetTaskCompleted, { id: d.id, completed: true })).setTaskCompleted);
+    keep((await run(SetTaskCompleted, { id: d.id, completed: true })).setTaskCompleted);
+    keep((await run(SetTaskCompleted, { id: a.id, completed: false })).setTaskCompleted);
+    expect((await run(DeleteTask, { id: c.id })).deleteTask.deletedTaskId).toBe(c.id);
     latest.delete(c.id);
 
     const expected = [...latest.values()].sort(byId);
@@ -274,7 +187,7 @@ describe("written through GraphQL, read through REST", () => {
     }
     const all = await readAllThroughGraphQL(u.token);
     for (const task of all.filter((x) => x.title < "c")) {
-      dataOf(await execute(t, ParitySetCompleted, { id: task.id, completed: true }, u.token));
+      dataOf(await execute(t, SetTaskCompleted, { id: task.id, completed: true }, u.token));
     }
     const pending = listOf(await rest(t, "GET", `/api/${u.id}/tasks?status=pending&sort=title`, { token: u.token }));
     expect(pending.data.map((task) => task.title)).toEqual(["charlie", "delta", "echo"]);

@@ -1,105 +1,21 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TypedDocumentString } from "../src/gql/graphql.js";
-import { graphql } from "../src/gql/index.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
-import { codesOf, dataOf, type GraphQLErrorBody, type GraphQLResponse } from "./helpers/graphql.js";
-import { bearer, mintToken } from "./helpers/tokens.js";
+import { codesOf, dataOf, execute, type GraphQLErrorBody, type GraphQLResponse } from "./helpers/graphql.js";
+import {
+  CreateTask,
+  DeleteTask,
+  GetTask,
+  ListTasksWithViewer,
+  SetTaskCompleted,
+  ToggleTaskCompleted,
+  UpdateTask,
+} from "./helpers/operations.js";
+import { mintToken } from "./helpers/tokens.js";
 
 /** Every task query and mutation, one at a time, through HTTP, on a real database. */
 
-// A fragment the operations below spread; codegen inlines it into each document.
-graphql(`
-  fragment TaskSpecFields on Task {
-    id
-    title
-    description
-    isCompleted
-    completedAt
-    createdAt
-    updatedAt
-    version
-    owner {
-      id
-    }
-  }
-`);
-
-const CreateTask = graphql(`
-  mutation TaskSpecCreate($input: CreateTaskInput!) {
-    createTask(input: $input) {
-      ...TaskSpecFields
-    }
-  }
-`);
-
-const GetTask = graphql(`
-  query TaskSpecGet($id: ID!) {
-    task(id: $id) {
-      ...TaskSpecFields
-    }
-  }
-`);
-
-const ListTasks = graphql(`
-  query TaskSpecList {
-    tasks {
-      totalCount
-      edges {
-        node {
-          ...TaskSpecFields
-        }
-      }
-    }
-    viewer {
-      id
-      tasks {
-        totalCount
-        edges {
-          node {
-            id
-          }
-        }
-      }
-    }
-  }
-`);
-
-const UpdateTask = graphql(`
-  mutation TaskSpecUpdate($id: ID!, $input: UpdateTaskInput!) {
-    updateTask(id: $id, input: $input) {
-      ...TaskSpecFields
-    }
-  }
-`);
-
-const SetCompleted = graphql(`
-  mutation TaskSpecSetCompleted($id: ID!, $completed: Boolean!, $expectedVersion: Int) {
-    setTaskCompleted(id: $id, completed: $completed, expectedVersion: $expectedVersion) {
-      ...TaskSpecFields
-    }
-  }
-`);
-
-const ToggleCompleted = graphql(`
-  mutation TaskSpecToggle($id: ID!, $expectedVersion: Int) {
-    toggleTaskCompleted(id: $id, expectedVersion: $expectedVersion) {
-      ...TaskSpecFields
-    }
-  }
-`);
-
-const DeleteTask = graphql(`
-  mutation TaskSpecDelete($id: ID!, $expectedVersion: Int) {
-    deleteTask(id: $id, expectedVersion: $expectedVersion) {
-      deletedTaskId
-    }
-  }
-`);
-
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-type Sent<T> = GraphQLResponse<T> & { text: string };
 
 /** What a response must never show: SQL, Prisma, driver or stack details. */
 function expectNothingLeaked(text: string): void {
@@ -112,7 +28,7 @@ function expectNothingLeaked(text: string): void {
 }
 
 /** An error response: exactly one error with this code, this HTTP status, no data and no internals. */
-function expectError(res: Sent<unknown>, code: string, status: number): GraphQLErrorBody {
+function expectError(res: GraphQLResponse<unknown>, code: string, status: number): GraphQLErrorBody {
   expect(codesOf(res)).toEqual([code]);
   expect(res.status).toBe(status);
   // No data at all, or (for a nullable root field) only nulls.
@@ -133,21 +49,9 @@ describe("tasks: queries and mutations", () => {
   let token: string;
   const owner = "tasks-owner";
 
-  /** Like `execute`, but keeps the raw response text too, to look for leaked internals. */
-  async function send<R, V>(document: TypedDocumentString<R, V>, variables: V, auth?: string): Promise<Sent<R>> {
-    const res = await t.request("/graphql", {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json", ...(auth ? bearer(auth) : {}) },
-      body: JSON.stringify({ query: document.toString(), variables }),
-    });
-    const text = await res.text();
-    const body = JSON.parse(text) as { data?: R | null; errors?: GraphQLErrorBody[] };
-    return { status: res.status, headers: res.headers, text, ...body };
-  }
-
   async function create(title: string, description?: string | null) {
     const input = description === undefined ? { title } : { title, description };
-    return dataOf(await send(CreateTask, { input }, token)).createTask;
+    return dataOf(await execute(t, CreateTask, { input }, token)).createTask;
   }
 
   const row = (id: string) => t.db.prisma.task.findUnique({ where: { id } });
@@ -169,7 +73,7 @@ describe("tasks: queries and mutations", () => {
 
   describe("createTask", () => {
     it("trims the title, stores an empty description as null, starts at version 1, owned by the caller", async () => {
-      const res = await send(CreateTask, { input: { title: "  Buy milk  ", description: "" } }, token);
+      const res = await execute(t, CreateTask, { input: { title: "  Buy milk  ", description: "" } }, token);
       expect(res.status).toBe(200);
       const task = dataOf(res).createTask;
       expect(task).toMatchObject({
@@ -203,7 +107,7 @@ describe("tasks: queries and mutations", () => {
 
     it("refuses a title of 201 characters: 400, BAD_USER_INPUT on input.title, nothing written", async () => {
       const before = await taskCount();
-      const res = await send(CreateTask, { input: { title: "y".repeat(201) } }, token);
+      const res = await execute(t, CreateTask, { input: { title: "y".repeat(201) } }, token);
       const error = expectError(res, "BAD_USER_INPUT", 400);
       expect(fieldsOf(error)).toEqual(["input.title"]);
       expect(await taskCount()).toBe(before);
@@ -212,7 +116,7 @@ describe("tasks: queries and mutations", () => {
     it("refuses an empty or whitespace-only title", async () => {
       const before = await taskCount();
       for (const title of ["", "   ", "\t\n "]) {
-        const res = await send(CreateTask, { input: { title } }, token);
+        const res = await execute(t, CreateTask, { input: { title } }, token);
         const error = expectError(res, "BAD_USER_INPUT", 400);
         expect(fieldsOf(error)).toEqual(["input.title"]);
       }
@@ -224,7 +128,7 @@ describe("tasks: queries and mutations", () => {
       expect((await create("long description", description)).description).toBe(description);
 
       const before = await taskCount();
-      const res = await send(CreateTask, { input: { title: "too long", description: "e".repeat(1001) } }, token);
+      const res = await execute(t, CreateTask, { input: { title: "too long", description: "e".repeat(1001) } }, token);
       const error = expectError(res, "BAD_USER_INPUT", 400);
       expect(fieldsOf(error)).toEqual(["input.description"]);
       expect(await taskCount()).toBe(before);
@@ -232,7 +136,7 @@ describe("tasks: queries and mutations", () => {
 
     it("refuses a title containing a NUL character as bad input, not as an internal error", async () => {
       const before = await taskCount();
-      const res = await send(CreateTask, { input: { title: "a\u0000b" } }, token);
+      const res = await execute(t, CreateTask, { input: { title: "a\u0000b" } }, token);
       expectNothingLeaked(res.text);
       expect(codesOf(res)).not.toContain("INTERNAL_SERVER_ERROR");
       expect(codesOf(res)).toEqual(["BAD_USER_INPUT"]);
@@ -244,18 +148,18 @@ describe("tasks: queries and mutations", () => {
   describe("task(id) and lists", () => {
     it("returns the caller's own task with every field", async () => {
       const created = await create("Read me", "details");
-      const res = await send(GetTask, { id: created.id }, token);
+      const res = await execute(t, GetTask, { id: created.id }, token);
       expect(res.status).toBe(200);
       expect(dataOf(res).task).toEqual(created);
     });
 
     it("accepts an upper-case UUID for the caller's task", async () => {
       const created = await create("Upper case id");
-      expect(dataOf(await send(GetTask, { id: created.id.toUpperCase() }, token)).task?.id).toBe(created.id);
+      expect(dataOf(await execute(t, GetTask, { id: created.id.toUpperCase() }, token)).task?.id).toBe(created.id);
     });
 
     it("answers null, without error, for a UUID that is no task", async () => {
-      const res = await send(GetTask, { id: randomUUID() }, token);
+      const res = await execute(t, GetTask, { id: randomUUID() }, token);
       expect(res.status).toBe(200);
       expect(res.errors).toBeUndefined();
       expect(res.data).toEqual({ task: null });
@@ -270,7 +174,7 @@ describe("tasks: queries and mutations", () => {
         `${randomUUID()}x`,
         "0000000g-0000-0000-0000-000000000000",
       ]) {
-        const res = await send(GetTask, { id }, token);
+        const res = await execute(t, GetTask, { id }, token);
         expect(codesOf(res)).not.toContain("INTERNAL_SERVER_ERROR");
         const error = expectError(res, "BAD_USER_INPUT", 400);
         expect(fieldsOf(error)).toEqual(["id"]);
@@ -279,9 +183,9 @@ describe("tasks: queries and mutations", () => {
 
     it("lists the caller's tasks through tasks and viewer.tasks alike", async () => {
       const lister = await mintToken("tasks-lister");
-      const first = dataOf(await send(CreateTask, { input: { title: "one" } }, lister)).createTask;
-      const second = dataOf(await send(CreateTask, { input: { title: "two" } }, lister)).createTask;
-      const data = dataOf(await send(ListTasks, {}, lister));
+      const first = dataOf(await execute(t, CreateTask, { input: { title: "one" } }, lister)).createTask;
+      const second = dataOf(await execute(t, CreateTask, { input: { title: "two" } }, lister)).createTask;
+      const data = dataOf(await execute(t, ListTasksWithViewer, {}, lister));
       expect(data.tasks.totalCount).toBe(2);
       expect(new Set(data.tasks.edges.map((edge) => edge.node.id))).toEqual(new Set([first.id, second.id]));
       expect(data.tasks.edges.every((edge) => edge.node.owner.id === "tasks-lister")).toBe(true);
@@ -295,7 +199,7 @@ describe("tasks: queries and mutations", () => {
     it("changes only the title (trimmed), bumping version by one and updatedAt", async () => {
       const created = await create("old title", "keep me");
       const past = await age(created.id);
-      const updated = dataOf(await send(UpdateTask, { id: created.id, input: { title: "  new title " } }, token));
+      const updated = dataOf(await execute(t, UpdateTask, { id: created.id, input: { title: "  new title " } }, token));
       expect(updated.updateTask).toMatchObject({
         id: created.id,
         title: "new title",
@@ -313,33 +217,39 @@ describe("tasks: queries and mutations", () => {
     it("changes only the description", async () => {
       const created = await create("title stays", "old");
       const past = await age(created.id);
-      const { updateTask } = dataOf(await send(UpdateTask, { id: created.id, input: { description: "new" } }, token));
+      const { updateTask } = dataOf(
+        await execute(t, UpdateTask, { id: created.id, input: { description: "new" } }, token),
+      );
       expect(updateTask).toMatchObject({ title: "title stays", description: "new", version: 2 });
       expect(new Date(updateTask.updatedAt).getTime()).toBeGreaterThan(past.getTime());
     });
 
     it("clears the description with null (and with an empty string)", async () => {
       const created = await create("clear me", "something");
-      const cleared = dataOf(await send(UpdateTask, { id: created.id, input: { description: null } }, token));
+      const cleared = dataOf(await execute(t, UpdateTask, { id: created.id, input: { description: null } }, token));
       expect(cleared.updateTask).toMatchObject({ title: "clear me", description: null, version: 2 });
       expect((await row(created.id))?.description).toBeNull();
 
-      await send(UpdateTask, { id: created.id, input: { description: "again" } }, token);
-      const emptied = dataOf(await send(UpdateTask, { id: created.id, input: { description: "" } }, token));
+      await execute(t, UpdateTask, { id: created.id, input: { description: "again" } }, token);
+      const emptied = dataOf(await execute(t, UpdateTask, { id: created.id, input: { description: "" } }, token));
       expect(emptied.updateTask).toMatchObject({ description: null, version: 4 });
     });
 
     it("isCompleted true sets completedAt, false clears it, each a version bump", async () => {
       const created = await create("complete me");
       await age(created.id);
-      const done = dataOf(await send(UpdateTask, { id: created.id, input: { isCompleted: true } }, token)).updateTask;
+      const done = dataOf(
+        await execute(t, UpdateTask, { id: created.id, input: { isCompleted: true } }, token),
+      ).updateTask;
       expect(done).toMatchObject({ isCompleted: true, version: 2, title: "complete me" });
       expect(done.completedAt).not.toBeNull();
       expect(done.completedAt).toBe(done.updatedAt);
       expect(new Date(done.completedAt ?? 0).getTime()).toBeGreaterThanOrEqual(new Date(created.createdAt).getTime());
 
       const past = await age(created.id);
-      const open = dataOf(await send(UpdateTask, { id: created.id, input: { isCompleted: false } }, token)).updateTask;
+      const open = dataOf(
+        await execute(t, UpdateTask, { id: created.id, input: { isCompleted: false } }, token),
+      ).updateTask;
       expect(open).toMatchObject({ isCompleted: false, completedAt: null, version: 3 });
       expect(new Date(open.updatedAt).getTime()).toBeGreaterThan(past.getTime());
       expect(await row(created.id)).toMatchObject({ isCompleted: false, completedAt: null, version: 3 });
@@ -348,7 +258,8 @@ describe("tasks: queries and mutations", () => {
     it("changes several fields in one step and one version", async () => {
       const created = await create("several");
       const { updateTask } = dataOf(
-        await send(
+        await execute(
+          t,
           UpdateTask,
           { id: created.id, input: { title: "renamed", description: "added", isCompleted: true } },
           token,
@@ -360,10 +271,14 @@ describe("tasks: queries and mutations", () => {
     it("refuses an empty input (and a null title alone) with BAD_USER_INPUT, changing nothing", async () => {
       const created = await create("untouched");
       const before = await row(created.id);
-      expectError(await send(UpdateTask, { id: created.id, input: {} }, token), "BAD_USER_INPUT", 400);
-      expectError(await send(UpdateTask, { id: created.id, input: { title: null } }, token), "BAD_USER_INPUT", 400);
+      expectError(await execute(t, UpdateTask, { id: created.id, input: {} }, token), "BAD_USER_INPUT", 400);
       expectError(
-        await send(UpdateTask, { id: created.id, input: { expectedVersion: 1 } }, token),
+        await execute(t, UpdateTask, { id: created.id, input: { title: null } }, token),
+        "BAD_USER_INPUT",
+        400,
+      );
+      expectError(
+        await execute(t, UpdateTask, { id: created.id, input: { expectedVersion: 1 } }, token),
         "BAD_USER_INPUT",
         400,
       );
@@ -374,19 +289,19 @@ describe("tasks: queries and mutations", () => {
       const created = await create("valid");
       const before = await row(created.id);
       const blank = expectError(
-        await send(UpdateTask, { id: created.id, input: { title: "   " } }, token),
+        await execute(t, UpdateTask, { id: created.id, input: { title: "   " } }, token),
         "BAD_USER_INPUT",
         400,
       );
       expect(fieldsOf(blank)).toEqual(["input.title"]);
       const long = expectError(
-        await send(UpdateTask, { id: created.id, input: { title: "z".repeat(201) } }, token),
+        await execute(t, UpdateTask, { id: created.id, input: { title: "z".repeat(201) } }, token),
         "BAD_USER_INPUT",
         400,
       );
       expect(fieldsOf(long)).toEqual(["input.title"]);
       const description = expectError(
-        await send(UpdateTask, { id: created.id, input: { description: "z".repeat(1001) } }, token),
+        await execute(t, UpdateTask, { id: created.id, input: { description: "z".repeat(1001) } }, token),
         "BAD_USER_INPUT",
         400,
       );
@@ -396,19 +311,24 @@ describe("tasks: queries and mutations", () => {
 
     it("applies the update when expectedVersion matches", async () => {
       const created = await create("versioned");
-      const v2 = dataOf(await send(UpdateTask, { id: created.id, input: { title: "v2", expectedVersion: 1 } }, token));
+      const v2 = dataOf(
+        await execute(t, UpdateTask, { id: created.id, input: { title: "v2", expectedVersion: 1 } }, token),
+      );
       expect(v2.updateTask).toMatchObject({ title: "v2", version: 2 });
-      const v3 = dataOf(await send(UpdateTask, { id: created.id, input: { title: "v3", expectedVersion: 2 } }, token));
+      const v3 = dataOf(
+        await execute(t, UpdateTask, { id: created.id, input: { title: "v3", expectedVersion: 2 } }, token),
+      );
       expect(v3.updateTask).toMatchObject({ title: "v3", version: 3 });
     });
 
     it("refuses a stale expectedVersion: 409 CONFLICT, and the row is unchanged", async () => {
       const created = await create("contended");
-      await send(UpdateTask, { id: created.id, input: { title: "moved on" } }, token);
+      await execute(t, UpdateTask, { id: created.id, input: { title: "moved on" } }, token);
       const before = await row(created.id);
       expect(before?.version).toBe(2);
 
-      const res = await send(
+      const res = await execute(
+        t,
         UpdateTask,
         { id: created.id, input: { title: "stale write", expectedVersion: 1 } },
         token,
@@ -420,21 +340,25 @@ describe("tasks: queries and mutations", () => {
 
     it("refuses expectedVersion below 1 as bad input", async () => {
       const created = await create("version zero");
-      const res = await send(UpdateTask, { id: created.id, input: { title: "x", expectedVersion: 0 } }, token);
+      const res = await execute(t, UpdateTask, { id: created.id, input: { title: "x", expectedVersion: 0 } }, token);
       expectError(res, "BAD_USER_INPUT", 400);
       expect((await row(created.id))?.title).toBe("version zero");
     });
 
     it("answers NOT_FOUND (404) for a missing task, with or without expectedVersion", async () => {
       const id = randomUUID();
-      expectError(await send(UpdateTask, { id, input: { title: "x" } }, token), "NOT_FOUND", 404);
-      expectError(await send(UpdateTask, { id, input: { title: "x", expectedVersion: 1 } }, token), "NOT_FOUND", 404);
+      expectError(await execute(t, UpdateTask, { id, input: { title: "x" } }, token), "NOT_FOUND", 404);
+      expectError(
+        await execute(t, UpdateTask, { id, input: { title: "x", expectedVersion: 1 } }, token),
+        "NOT_FOUND",
+        404,
+      );
       expect(await row(id)).toBeNull();
     });
 
     it("refuses a malformed id with BAD_USER_INPUT", async () => {
       const error = expectError(
-        await send(UpdateTask, { id: "nope", input: { title: "x" } }, token),
+        await execute(t, UpdateTask, { id: "nope", input: { title: "x" } }, token),
         "BAD_USER_INPUT",
         400,
       );
@@ -445,7 +369,9 @@ describe("tasks: queries and mutations", () => {
   describe("setTaskCompleted", () => {
     it("completes a task; completing it again keeps the first completedAt", async () => {
       const created = await create("finish once");
-      const first = dataOf(await send(SetCompleted, { id: created.id, completed: true }, token)).setTaskCompleted;
+      const first = dataOf(
+        await execute(t, SetTaskCompleted, { id: created.id, completed: true }, token),
+      ).setTaskCompleted;
       expect(first).toMatchObject({ isCompleted: true, version: 2 });
       expect(first.completedAt).not.toBeNull();
 
@@ -453,41 +379,47 @@ describe("tasks: queries and mutations", () => {
       const completedAt = new Date("2021-06-01T12:00:00.000Z");
       await t.db.prisma.task.update({ where: { id: created.id }, data: { completedAt } });
 
-      const again = dataOf(await send(SetCompleted, { id: created.id, completed: true }, token)).setTaskCompleted;
+      const again = dataOf(
+        await execute(t, SetTaskCompleted, { id: created.id, completed: true }, token),
+      ).setTaskCompleted;
       expect(again).toMatchObject({ isCompleted: true, version: 3, completedAt: completedAt.toISOString() });
       expect((await row(created.id))?.completedAt?.toISOString()).toBe(completedAt.toISOString());
     });
 
     it("reopens a task: completedAt back to null", async () => {
       const created = await create("reopen");
-      await send(SetCompleted, { id: created.id, completed: true }, token);
-      const reopened = dataOf(await send(SetCompleted, { id: created.id, completed: false }, token)).setTaskCompleted;
+      await execute(t, SetTaskCompleted, { id: created.id, completed: true }, token);
+      const reopened = dataOf(
+        await execute(t, SetTaskCompleted, { id: created.id, completed: false }, token),
+      ).setTaskCompleted;
       expect(reopened).toMatchObject({ isCompleted: false, completedAt: null, version: 3 });
     });
 
     it("honours expectedVersion: matching applies, stale is a CONFLICT that changes nothing", async () => {
       const created = await create("guarded completion");
-      const ok = dataOf(await send(SetCompleted, { id: created.id, completed: true, expectedVersion: 1 }, token));
+      const ok = dataOf(
+        await execute(t, SetTaskCompleted, { id: created.id, completed: true, expectedVersion: 1 }, token),
+      );
       expect(ok.setTaskCompleted.version).toBe(2);
       const before = await row(created.id);
-      const res = await send(SetCompleted, { id: created.id, completed: false, expectedVersion: 1 }, token);
+      const res = await execute(t, SetTaskCompleted, { id: created.id, completed: false, expectedVersion: 1 }, token);
       expectError(res, "CONFLICT", 409);
       expect(await row(created.id)).toEqual(before);
     });
 
     it("answers NOT_FOUND for a missing task and BAD_USER_INPUT for a malformed id", async () => {
-      expectError(await send(SetCompleted, { id: randomUUID(), completed: true }, token), "NOT_FOUND", 404);
-      expectError(await send(SetCompleted, { id: "1", completed: true }, token), "BAD_USER_INPUT", 400);
+      expectError(await execute(t, SetTaskCompleted, { id: randomUUID(), completed: true }, token), "NOT_FOUND", 404);
+      expectError(await execute(t, SetTaskCompleted, { id: "1", completed: true }, token), "BAD_USER_INPUT", 400);
     });
   });
 
   describe("toggleTaskCompleted", () => {
     it("toggled twice, a task is open again with completedAt null and two versions later", async () => {
       const created = await create("toggle me");
-      const once = dataOf(await send(ToggleCompleted, { id: created.id }, token)).toggleTaskCompleted;
+      const once = dataOf(await execute(t, ToggleTaskCompleted, { id: created.id }, token)).toggleTaskCompleted;
       expect(once).toMatchObject({ isCompleted: true, version: 2 });
       expect(once.completedAt).not.toBeNull();
-      const twice = dataOf(await send(ToggleCompleted, { id: created.id }, token)).toggleTaskCompleted;
+      const twice = dataOf(await execute(t, ToggleTaskCompleted, { id: created.id }, token)).toggleTaskCompleted;
       expect(twice).toMatchObject({ isCompleted: false, completedAt: null, version: 3, title: "toggle me" });
       expect(await row(created.id)).toMatchObject({ isCompleted: false, completedAt: null, version: 3 });
     });
@@ -495,15 +427,20 @@ describe("tasks: queries and mutations", () => {
     it("honours expectedVersion", async () => {
       const created = await create("guarded toggle");
       expect(
-        dataOf(await send(ToggleCompleted, { id: created.id, expectedVersion: 1 }, token)).toggleTaskCompleted,
+        dataOf(await execute(t, ToggleTaskCompleted, { id: created.id, expectedVersion: 1 }, token))
+          .toggleTaskCompleted,
       ).toMatchObject({ isCompleted: true, version: 2 });
       const before = await row(created.id);
-      expectError(await send(ToggleCompleted, { id: created.id, expectedVersion: 1 }, token), "CONFLICT", 409);
+      expectError(
+        await execute(t, ToggleTaskCompleted, { id: created.id, expectedVersion: 1 }, token),
+        "CONFLICT",
+        409,
+      );
       expect(await row(created.id)).toEqual(before);
     });
 
     it("answers NOT_FOUND for a missing task", async () => {
-      expectError(await send(ToggleCompleted, { id: randomUUID() }, token), "NOT_FOUND", 404);
+      expectError(await execute(t, ToggleTaskCompleted, { id: randomUUID() }, token), "NOT_FOUND", 404);
     });
   });
 
@@ -511,7 +448,7 @@ describe("tasks: queries and mutations", () => {
     it("10 concurrent toggles are all applied: version 1 + 10, completion flipped 10 times", async () => {
       const created = await create("toggled concurrently");
       const results = await Promise.all(
-        Array.from({ length: 10 }, () => send(ToggleCompleted, { id: created.id }, token)),
+        Array.from({ length: 10 }, () => execute(t, ToggleTaskCompleted, { id: created.id }, token)),
       );
       for (const res of results) {
         expect(res.errors).toBeUndefined();
@@ -535,7 +472,7 @@ describe("tasks: queries and mutations", () => {
       const created = await create("raced");
       const titles = Array.from({ length: 8 }, (_, i) => `writer ${i}`);
       const results = await Promise.all(
-        titles.map((title) => send(UpdateTask, { id: created.id, input: { title, expectedVersion: 1 } }, token)),
+        titles.map((title) => execute(t, UpdateTask, { id: created.id, input: { title, expectedVersion: 1 } }, token)),
       );
       const winners = results.filter((res) => res.errors === undefined);
       const losers = results.filter((res) => res.errors !== undefined);
@@ -555,30 +492,30 @@ describe("tasks: queries and mutations", () => {
   describe("deleteTask", () => {
     it("deletes and returns deletedTaskId; a second delete is NOT_FOUND (404)", async () => {
       const created = await create("delete me");
-      const res = await send(DeleteTask, { id: created.id }, token);
+      const res = await execute(t, DeleteTask, { id: created.id }, token);
       expect(res.status).toBe(200);
       expect(dataOf(res).deleteTask).toEqual({ deletedTaskId: created.id });
       expect(await row(created.id)).toBeNull();
-      expect(dataOf(await send(GetTask, { id: created.id }, token)).task).toBeNull();
+      expect(dataOf(await execute(t, GetTask, { id: created.id }, token)).task).toBeNull();
 
-      const again = await send(DeleteTask, { id: created.id }, token);
+      const again = await execute(t, DeleteTask, { id: created.id }, token);
       const error = expectError(again, "NOT_FOUND", 404);
       expect(error.message).toBe("Task not found.");
     });
 
     it("honours expectedVersion: stale is a CONFLICT that keeps the task, matching deletes it", async () => {
       const created = await create("guarded delete");
-      await send(ToggleCompleted, { id: created.id }, token);
+      await execute(t, ToggleTaskCompleted, { id: created.id }, token);
       const before = await row(created.id);
-      expectError(await send(DeleteTask, { id: created.id, expectedVersion: 1 }, token), "CONFLICT", 409);
+      expectError(await execute(t, DeleteTask, { id: created.id, expectedVersion: 1 }, token), "CONFLICT", 409);
       expect(await row(created.id)).toEqual(before);
-      const res = await send(DeleteTask, { id: created.id, expectedVersion: 2 }, token);
+      const res = await execute(t, DeleteTask, { id: created.id, expectedVersion: 2 }, token);
       expect(dataOf(res).deleteTask.deletedTaskId).toBe(created.id);
       expect(await row(created.id)).toBeNull();
     });
 
     it("refuses a malformed id with BAD_USER_INPUT", async () => {
-      expectError(await send(DeleteTask, { id: "42" }, token), "BAD_USER_INPUT", 400);
+      expectError(await execute(t, DeleteTask, { id: "42" }, token), "BAD_USER_INPUT", 400);
     });
   });
 
@@ -587,12 +524,12 @@ describe("tasks: queries and mutations", () => {
       const created = await create("guarded by auth");
       const before = await row(created.id);
       const count = await taskCount();
-      const attempts: Sent<unknown>[] = [
-        await send(CreateTask, { input: { title: "anonymous" } }),
-        await send(UpdateTask, { id: created.id, input: { title: "anonymous" } }),
-        await send(SetCompleted, { id: created.id, completed: true }),
-        await send(ToggleCompleted, { id: created.id }),
-        await send(DeleteTask, { id: created.id }),
+      const attempts: GraphQLResponse<unknown>[] = [
+        await execute(t, CreateTask, { input: { title: "anonymous" } }),
+        await execute(t, UpdateTask, { id: created.id, input: { title: "anonymous" } }),
+        await execute(t, SetTaskCompleted, { id: created.id, completed: true }),
+        await execute(t, ToggleTaskCompleted, { id: created.id }),
+        await execute(t, DeleteTask, { id: created.id }),
       ];
       for (const res of attempts) {
         expectError(res, "UNAUTHENTICATED", 401);
@@ -605,14 +542,14 @@ describe("tasks: queries and mutations", () => {
 
     it("queries are 401 UNAUTHENTICATED too", async () => {
       const created = await create("private");
-      expectError(await send(GetTask, { id: created.id }), "UNAUTHENTICATED", 401);
-      expectError(await send(ListTasks, {}), "UNAUTHENTICATED", 401);
+      expectError(await execute(t, GetTask, { id: created.id }), "UNAUTHENTICATED", 401);
+      expectError(await execute(t, ListTasksWithViewer, {}), "UNAUTHENTICATED", 401);
     });
 
     it("a token signed with another secret is refused the same way, writing nothing", async () => {
       const forged = await mintToken(owner, { secret: "another-secret-that-is-at-least-32-bytes" });
       const count = await taskCount();
-      expectError(await send(CreateTask, { input: { title: "forged" } }, forged), "UNAUTHENTICATED", 401);
+      expectError(await execute(t, CreateTask, { input: { title: "forged" } }, forged), "UNAUTHENTICATED", 401);
       expect(await taskCount()).toBe(count);
     });
   });
@@ -625,7 +562,7 @@ describe("tasks: queries and mutations", () => {
       );
       try {
         const count = await taskCount();
-        const res = await send(CreateTask, { input: { title: "boom" } }, token);
+        const res = await execute(t, CreateTask, { input: { title: "boom" } }, token);
         const error = expectError(res, "INTERNAL_SERVER_ERROR", 500);
         expect(error.message).toBe("Unexpected error.");
         expect(res.text).not.toContain("tasks_spec_no_boom");

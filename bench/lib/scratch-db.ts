@@ -1,6 +1,6 @@
-import pg from "pg";
 import { migrationAdapter } from "../../src/db/database.js";
 import { applyMigrations } from "../../src/db/schema-engine.js";
+import { admin, withDatabase } from "../../test/helpers/postgres.js";
 import { type DataSummary, describeSql, groupIds, sampleIdsSql, seedStatements } from "./seed.js";
 
 /** A database created for one benchmark run next to the given server's admin database, and dropped after. */
@@ -12,35 +12,19 @@ export interface ScratchDatabase {
   drop(): Promise<void>;
 }
 
-export function urlFor(adminUrl: string, database: string): string {
-  const url = new URL(adminUrl);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
-
-export async function withClient<T>(url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await run(client);
-  } finally {
-    await client.end();
-  }
-}
-
 export async function createScratch(adminUrl: string): Promise<ScratchDatabase> {
   const name = `tasks_bench_${process.pid}`;
   const peerRole = `tasks_bench_peer_${process.pid}`;
-  await withClient(adminUrl, (client) => client.query(`CREATE DATABASE ${name}`));
+  await admin(adminUrl, (client) => client.query(`CREATE DATABASE ${name}`));
   let dropped = false;
   return {
     name,
-    url: urlFor(adminUrl, name),
+    url: withDatabase(adminUrl, name),
     peerRole,
     async drop() {
       if (dropped) return;
       dropped = true;
-      await withClient(adminUrl, async (client) => {
+      await admin(adminUrl, async (client) => {
         await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
         await client.query(`DROP ROLE IF EXISTS ${peerRole}`);
       });
@@ -71,7 +55,7 @@ export async function seed(exec: (sql: string) => Promise<{ rows: unknown[] }>):
 }
 
 export async function seedPostgres(url: string): Promise<Seeded> {
-  return withClient(url, (client) => seed((sql) => client.query(sql)));
+  return admin(url, (client) => seed((sql) => client.query(sql)));
 }
 
 /**
@@ -81,7 +65,7 @@ export async function seedPostgres(url: string): Promise<Seeded> {
  * table owner, which row-level security does not apply to.
  */
 export async function preparePeer(url: string, role: string): Promise<void> {
-  await withClient(url, async (client) => {
+  await admin(url, async (client) => {
     await client.query(`CREATE ROLE ${role} NOLOGIN`);
     await client.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
     await client.query(`GRANT SELECT ON tasks TO ${role}`);
@@ -94,7 +78,7 @@ export async function preparePeer(url: string, role: string): Promise<void> {
 }
 
 export async function serverVersion(url: string): Promise<string> {
-  return withClient(url, async (client) => {
+  return admin(url, async (client) => {
     const { rows } = await client.query<{ server_version: string }>("SHOW server_version");
     return rows[0]?.server_version ?? "unknown";
   });

@@ -4,7 +4,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { inject } from "vitest";
 import type { DatabaseConfig } from "../../src/config.js";
 import type { OpenOptions } from "../../src/db/database.js";
-import { admin, withDatabase } from "./template.js";
+import { admin, withDatabase } from "./postgres.js";
 
 export interface TestDatabase {
   config: DatabaseConfig;

@@ -13,25 +13,42 @@ export interface GraphQLResponse<T> {
   headers: Headers;
   data?: T | null;
   errors?: GraphQLErrorBody[];
+  /** The body as sent, to look for text that must not be there (internals, another user's data). */
+  text: string;
+}
+
+export interface ExecuteOptions {
+  /** Sent as `Authorization: Bearer <token>`. */
+  token?: string;
+  /** More request headers, e.g. an Idempotency-Key. */
+  headers?: Record<string, string>;
 }
 
 /**
  * Runs a typed operation (from `graphql()` in src/gql) through HTTP, as a
- * client would: POST /graphql with JSON and, if given, a bearer token.
+ * client would: POST /graphql with JSON and, if given, a bearer token (the
+ * last argument, alone or in the options) and more headers.
  */
 export async function execute<TResult, TVariables>(
   t: Pick<TestApp, "request">,
   document: TypedDocumentString<TResult, TVariables>,
   variables: TVariables,
-  token?: string,
+  options: string | ExecuteOptions = {},
 ): Promise<GraphQLResponse<TResult>> {
+  const { token, headers } = typeof options === "string" ? { token: options, headers: {} } : options;
   const res = await t.request("/graphql", {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json", ...(token ? bearer(token) : {}) },
+    headers: {
+      "content-type": "application/json",
+      accept: "application/json",
+      ...(token ? bearer(token) : {}),
+      ...headers,
+    },
     body: JSON.stringify({ query: document.toString(), variables }),
   });
-  const body = (await res.json()) as { data?: TResult | null; errors?: GraphQLErrorBody[] };
-  return { status: res.status, headers: res.headers, ...body };
+  const text = await res.text();
+  const body = JSON.parse(text) as { data?: TResult | null; errors?: GraphQLErrorBody[] };
+  return { status: res.status, headers: res.headers, text, ...body };
 }
 
 /** The data of a response that must have succeeded; fails loudly with the errors otherwise. */
@@ -43,6 +60,6 @@ export function dataOf<T>(response: GraphQLResponse<T>): T {
 }
 
 /** The codes of a response's errors, e.g. ["NOT_FOUND"]. */
-export function codesOf(response: GraphQLResponse<unknown>): (string | undefined)[] {
+export function codesOf(response: Pick<GraphQLResponse<unknown>, "errors">): (string | undefined)[] {
   return (response.errors ?? []).map((error) => error.extensions?.code);
 }

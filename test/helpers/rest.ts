@@ -1,5 +1,6 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
+import type { TaskFieldsFragment } from "../../src/gql/graphql.js";
 import { openApiDocument } from "../../src/rest/openapi.js";
 import type { TestApp } from "./app.js";
 import { bearer } from "./tokens.js";
@@ -23,6 +24,21 @@ export interface RestTask {
   created_at: string;
   updated_at: string;
   version: number;
+}
+
+/** A GraphQL task as the REST API spells it. */
+export function asRest(task: TaskFieldsFragment): RestTask {
+  return {
+    id: task.id,
+    user_id: task.owner.id,
+    title: task.title,
+    description: task.description ?? null,
+    is_completed: task.isCompleted,
+    completed_at: task.completedAt ?? null,
+    created_at: task.createdAt,
+    updated_at: task.updatedAt,
+    version: task.version,
+  };
 }
 
 export interface RestTaskEnvelope {

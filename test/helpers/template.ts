@@ -2,11 +2,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import type { ProvidedContext } from "vitest";
 import { migrationAdapter } from "../../src/db/database.js";
 import { applyMigrations } from "../../src/db/schema-engine.js";
+import { admin, withDatabase } from "./postgres.js";
 
 export type Template = ProvidedContext["template"];
 
@@ -38,20 +38,4 @@ export async function prepareTemplate(
         await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
       }),
   };
-}
-
-export function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
-export async function admin<T>(url: string, run: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await run(client);
-  } finally {
-    await client.end();
-  }
 }

@@ -1,4 +1,5 @@
-import { BlockList, connect, createServer, isIP, type Server, type Socket } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { isLoopback } from "./loopback.js";
 
 /**
  * A loopback TCP proxy in front of a PostgreSQL server (127.0.0.1:5432 by
@@ -65,15 +66,6 @@ export interface TcpProxy {
   waitFor(predicate: (stats: Readonly<TcpProxyStats>) => boolean, timeoutMs?: number): Promise<void>;
   /** Stops listening, destroys every socket and timer. Idempotent. */
   close(): Promise<void>;
-}
-
-const loopback = new BlockList();
-loopback.addSubnet("127.0.0.0", 8, "ipv4");
-loopback.addAddress("::1", "ipv6");
-
-function isLoopback(ip: string): boolean {
-  const family = isIP(ip);
-  return family !== 0 && loopback.check(ip, family === 4 ? "ipv4" : "ipv6");
 }
 
 /** One direction of a proxied connection: chunks go out in order, each no earlier than its due time. */

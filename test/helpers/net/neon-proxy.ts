@@ -1,8 +1,9 @@
 import { lookup } from "node:dns/promises";
 import { createServer, type IncomingMessage } from "node:http";
-import { BlockList, connect, isIP, type Socket } from "node:net";
+import { connect, isIP, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import { isLoopback } from "./loopback.js";
 
 /**
  * A loopback stand-in for Neon's local-development proxy (github.com/neondatabase/wsproxy):
@@ -38,16 +39,6 @@ export interface WebSocketProxy {
   readonly refusals: readonly string[];
   /** Stops listening and closes every WebSocket and TCP socket it holds. */
   close(): Promise<void>;
-}
-
-const loopback = new BlockList();
-loopback.addSubnet("127.0.0.0", 8, "ipv4");
-loopback.addAddress("::1", "ipv6");
-
-function isLoopback(ip: string): boolean {
-  const family = isIP(ip);
-  // BlockList also matches IPv4-mapped IPv6 (::ffff:127.0.0.1) against the IPv4 subnet.
-  return family !== 0 && loopback.check(ip, family === 4 ? "ipv4" : "ipv6");
 }
 
 class Refused extends Error {
