@@ -9,8 +9,6 @@ import {
   NoRouteError,
   NotFoundError,
   PreconditionFailedError,
-  restErrorResponse,
-  toAppError,
   UnauthenticatedError,
   UnsupportedMediaTypeError,
 } from "../errors.js";
@@ -199,8 +197,6 @@ export function createRestRoutes({ createContext, logger }: { createContext: Cre
   api.all("*", (c) => {
     throw new NoRouteError(c.req.method, c.req.path);
   });
-
-  api.onError((error) => restErrorResponse(toAppError(error, logger)));
 
   return api;
 }
