@@ -9,6 +9,7 @@ import { graphql } from "../gql/index.js";
 export const RestTaskFields = graphql(`
   fragment RestTaskFields on Task {
     id
+    ownerId
     title
     description
     isCompleted

@@ -36,11 +36,11 @@ import { createOperationRunner } from "./run-operation.js";
 export const restMaxPageSize = 1000;
 const restDefaultPageSize = 100;
 
-/** The task as the original plan's clients know it: snake_case, with its owner. */
-function taskJson(task: RestTaskFieldsFragment, userId: string) {
+/** The task as the original plan's clients know it: snake_case, with the owner its row holds. */
+function taskJson(task: RestTaskFieldsFragment) {
   return {
     id: task.id,
-    user_id: userId,
+    user_id: task.ownerId,
     title: task.title,
     description: task.description,
     is_completed: task.isCompleted,
@@ -111,7 +111,7 @@ export function createRestRoutes({ createContext, logger }: { createContext: Cre
       },
       context,
     ).catch(renameField({ after: "cursor", first: "limit", "filter.search": "q" }));
-    const data = tasks.edges.map((edge) => taskJson(edge.node, context.viewer.id));
+    const data = tasks.edges.map((edge) => taskJson(edge.node));
     return c.json({
       data,
       meta: {
@@ -131,7 +131,7 @@ export function createRestRoutes({ createContext, logger }: { createContext: Cre
       description: field(body, "description", "string-or-null", false),
     };
     const { createTask } = await run(CreateTask, { input }, context).catch(renameField({}));
-    const task = taskJson(createTask, context.viewer.id);
+    const task = taskJson(createTask);
     const location = `/api/${encodeURIComponent(context.viewer.id)}/tasks/${task.id}`;
     return c.json({ data: task, meta: {} }, 201, { Location: location, ETag: etagOf(task) });
   });
@@ -140,7 +140,7 @@ export function createRestRoutes({ createContext, logger }: { createContext: Cre
     const context = await authorize(c);
     const { task } = await run(GetTask, { id: c.req.param("id") }, context).catch(renameField({}));
     if (task === null) throw new NotFoundError();
-    return c.json({ data: taskJson(task, context.viewer.id), meta: {} }, 200, { ETag: etagOf(task) });
+    return c.json({ data: taskJson(task), meta: {} }, 200, { ETag: etagOf(task) });
   });
 
   api.put("/:userId/tasks/:id", async (c) => {
@@ -158,7 +158,7 @@ export function createRestRoutes({ createContext, logger }: { createContext: Cre
     const { updateTask } = await run(UpdateTask, { id: c.req.param("id"), input }, context).catch(
       renameField({}, expectedVersion),
     );
-    return c.json({ data: taskJson(updateTask, context.viewer.id), meta: {} }, 200, { ETag: etagOf(updateTask) });
+    return c.json({ data: taskJson(updateTask), meta: {} }, 200, { ETag: etagOf(updateTask) });
   });
 
   api.delete("/:userId/tasks/:id", async (c) => {
@@ -184,7 +184,7 @@ export function createRestRoutes({ createContext, logger }: { createContext: Cre
               renameField({}, expectedVersion),
             )
           ).setTaskCompleted;
-    return c.json({ data: taskJson(task, context.viewer.id), meta: {} }, 200, { ETag: etagOf(task) });
+    return c.json({ data: taskJson(task), meta: {} }, 200, { ETag: etagOf(task) });
   });
 
   // Known paths, other methods: 405 with what is allowed.

@@ -36,6 +36,7 @@ export const Task = builder.prismaObject("Task", {
     version: t.exposeInt("version", {
       description: "Starts at 1 and grows by one with every change. Pass it as `expectedVersion` to update safely.",
     }),
+    ownerId: t.exposeID("userId", { description: "The id of the user the task belongs to: always the caller." }),
     owner: t.relation("user", { description: "The user the task belongs to: always the caller." }),
   }),
 });
