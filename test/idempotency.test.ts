@@ -1,22 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { graphql } from "../src/gql/index.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
+import { codesOf, execute } from "./helpers/graphql.js";
+import { CreateTask } from "./helpers/operations.js";
 import { rest } from "./helpers/rest.js";
-import { bearer, mintToken } from "./helpers/tokens.js";
-
-const IdempotentCreate = graphql(`
-  mutation IdempotentCreate($input: CreateTaskInput!) {
-    createTask(input: $input) {
-      id
-      title
-      version
-      owner {
-        id
-      }
-    }
-  }
-`);
+import { mintToken } from "./helpers/tokens.js";
 
 describe("Idempotency-Key on creates", () => {
   let t: TestApp;
@@ -36,20 +24,16 @@ describe("Idempotency-Key on creates", () => {
       body,
       ...(key === undefined ? {} : { headers: { "idempotency-key": key } }),
     });
-  const gql = async (token: string, key: string, title: string) => {
-    const res = await t.request("/graphql", {
-      method: "POST",
-      headers: { "content-type": "application/json", "idempotency-key": key, ...bearer(token) },
-      body: JSON.stringify({ query: IdempotentCreate.toString(), variables: { input: { title } } }),
-    });
-    return {
-      status: res.status,
-      body: (await res.json()) as {
-        data?: { createTask: { id: string; title: string; version: number; owner: { id: string } } } | null;
-        errors?: { extensions?: { code?: string } }[];
+  const gql = (token: string, key: string, title: string, description?: string) =>
+    execute(
+      t,
+      CreateTask,
+      { input: { title, description: description ?? null } },
+      {
+        token,
+        headers: { "idempotency-key": key },
       },
-    };
-  };
+    );
 
   it("a REST retry with the same key and body returns the original 201 and creates nothing", async () => {
     const key = randomUUID();
@@ -86,12 +70,32 @@ describe("Idempotency-Key on creates", () => {
     const before = await tasksOf("idem-alice");
     const first = await gql(alice, key, "Water plants");
     const retry = await gql(alice, key, "Water plants");
-    expect(first.body.data?.createTask.owner.id).toBe("idem-alice");
-    expect(retry.body.data?.createTask).toEqual(first.body.data?.createTask);
+    expect(first.data?.createTask.owner.id).toBe("idem-alice");
+    expect(retry.data?.createTask).toEqual(first.data?.createTask);
     expect(await tasksOf("idem-alice")).toBe(before + 1);
     const reused = await gql(alice, key, "Something else");
     expect(reused.status).toBe(422);
-    expect(reused.body.errors?.[0]?.extensions?.code).toBe("IDEMPOTENCY_KEY_REUSED");
+    expect(codesOf(reused)).toEqual(["IDEMPOTENCY_KEY_REUSED"]);
+  });
+
+  // A retry that changed only the description is another request: answering
+  // it with the first task would silently drop the edit.
+  it("the same key and title with another description is a 422, on REST and GraphQL", async () => {
+    const restKey = randomUUID();
+    await post(alice, restKey, { title: "Book flights", description: "Window seat" });
+    const before = await tasksOf("idem-alice");
+    const changed = await post(alice, restKey, { title: "Book flights", description: "Aisle seat" });
+    expect(changed.status).toBe(422);
+    expect(changed.body).toMatchObject({ error: { code: "IDEMPOTENCY_KEY_REUSED" } });
+    const added = await post(alice, restKey, { title: "Book flights" });
+    expect(added.status).toBe(422);
+
+    const graphqlKey = randomUUID();
+    await gql(alice, graphqlKey, "Book a hotel", "Near the station");
+    const edited = await gql(alice, graphqlKey, "Book a hotel", "Near the beach");
+    expect(edited.status).toBe(422);
+    expect(codesOf(edited)).toEqual(["IDEMPOTENCY_KEY_REUSED"]);
+    expect(await tasksOf("idem-alice")).toBe(before + 1);
   });
 
   it("keys are per user: another user's same key makes their own task", async () => {
