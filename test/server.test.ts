@@ -280,6 +280,28 @@ describe("the server process", () => {
         duplex: "half",
       } as RequestInit);
       expect(await streamed.json()).toEqual({ data: { tasks: { totalCount: 1, edges: [{ node: { description } }] } } });
+
+      // The boundary itself: exactly MAX_BODY_BYTES is read, one byte more is refused, either way.
+      const bodyOf = (bytes: number) => {
+        const frame = JSON.stringify({ title: "at the cap", description: "" });
+        return JSON.stringify({ title: "at the cap", description: "z".repeat(bytes - frame.length) });
+      };
+      for (const streaming of [false, true]) {
+        const send = (body: string) =>
+          fetch(`${server.url}/api/body-user/tasks`, {
+            method: "POST",
+            headers,
+            ...(streaming ? { body: new Blob([body]).stream(), duplex: "half" } : { body }),
+          } as RequestInit);
+        const atCap = bodyOf(1024);
+        expect(Buffer.byteLength(atCap)).toBe(1024);
+        expect((await send(atCap)).status, `exactly 1024 bytes, ${streaming ? "chunked" : "with Content-Length"}`).toBe(
+          201,
+        );
+        const over = await send(bodyOf(1025));
+        expect(over.status, `1025 bytes, ${streaming ? "chunked" : "with Content-Length"}`).toBe(413);
+        expect(await over.json()).toEqual(tooLarge);
+      }
     } finally {
       expect(await server.stop("SIGTERM")).toBe(0);
     }
