@@ -1,11 +1,12 @@
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseConfig } from "../src/config.js";
-import { CreateTask, ListTasks } from "../src/rest/operations.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { createTestDatabase, type TestDatabase, usingPostgres } from "./helpers/database.js";
 import { codesOf, dataOf, execute, type GraphQLResponse } from "./helpers/graphql.js";
 import { startTcpProxy, type TcpProxy } from "./helpers/net/tcp-proxy.js";
+import { CreateTask, ListTasks } from "./helpers/operations.js";
 import { errorOf, listOf, type RestResponse, rest, taskOf } from "./helpers/rest.js";
 import { mintToken } from "./helpers/tokens.js";
 
@@ -108,8 +109,8 @@ describe.runIf(usingPostgres)("database faults (PostgreSQL behind a loopback TCP
   async function faultyApp(
     overrides: Partial<Omit<Extract<DatabaseConfig, { url: string }>, "kind" | "url">> = {},
   ): Promise<{ t: TestApp; proxy: TcpProxy }> {
-    const proxy = await startTcpProxy();
-    const url = proxy.urlFor(databaseUrl);
+    const proxy = await startTcpProxy(databaseUrl);
+    const { url } = proxy;
     const config: DatabaseConfig = {
       kind: "postgres",
       url,
@@ -576,5 +577,64 @@ describe.runIf(usingPostgres)("database faults (PostgreSQL behind a loopback TCP
       expect(list.meta.total).toBe(survivors.size);
       expect(await t.db.prisma.task.count({ where: { userId: user } })).toBe(survivors.size);
     });
+  });
+});
+
+/**
+ * The default (embedded) run has no PostgreSQL server to cut off, so the
+ * outage mapping is checked here on PGlite itself: served over its socket
+ * server, reached through the same proxy, with the app speaking to it as to
+ * any PostgreSQL. An unreachable database must be a 503, never a 500.
+ */
+describe.runIf(!usingPostgres)("a database outage on the embedded database (PGlite behind a TCP proxy)", () => {
+  let database: TestDatabase;
+  let socketServer: PGLiteSocketServer;
+  let proxy: TcpProxy;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    if (database.pglite === undefined) throw new Error("a PGlite test database has its PGlite");
+    socketServer = new PGLiteSocketServer({ db: database.pglite, host: "127.0.0.1", port: 0, maxConnections: 4 });
+    await socketServer.start();
+    // PGlite has one database and no authentication: user and database name are not checked.
+    proxy = await startTcpProxy(`postgres://postgres@${socketServer.getServerConn()}/postgres`);
+    // One connection: pglite-socket runs every connection on PGlite's one session.
+    const config: DatabaseConfig = {
+      kind: "postgres",
+      url: proxy.url,
+      poolMax: 1,
+      connectTimeoutMs: 1_000,
+      idleTimeoutMs: 30_000,
+      statementTimeoutMs: 1_500,
+    };
+    t = await startTestApp({}, { config, url: proxy.url, drop: async () => {} });
+  });
+
+  afterAll(async () => {
+    await proxy?.close();
+    await t?.close();
+    await socketServer?.stop();
+    await database?.drop();
+  });
+
+  it("REST and GraphQL answer 503 with Retry-After while it is unreachable, and recover without a restart", async () => {
+    const token = await mintToken("pglite-outage");
+    const path = "/api/pglite-outage/tasks";
+    taskOf(await rest(t, "POST", path, { token, body: { title: "before the outage" } }), 201);
+    expect(proxy.stats.accepted).toBeGreaterThan(0);
+
+    await proxy.refuse("close");
+    proxy.drop("reset");
+    expectRestUnavailable(await within(rest(t, "GET", path, { token })), "GET list");
+    expectRestUnavailable(await within(rest(t, "POST", path, { token, body: { title: "lost?" } })), "POST");
+    expectGraphQLUnavailable(await within(execute(t, ListTasks, firstPage, token)), "GraphQL tasks");
+    expect((await within(t.request("/readyz"))) === "hung" ? "hung" : "answered").toBe("answered");
+    expect((await t.request("/healthz")).status).toBe(200);
+
+    await proxy.pass();
+    const after = listOf(await rest(t, "GET", path, { token }));
+    expect(after.data.map((task) => task.title)).toEqual(["before the outage"]);
+    expect(dataOf(await execute(t, ListTasks, firstPage, token)).tasks.totalCount).toBe(1);
   });
 });

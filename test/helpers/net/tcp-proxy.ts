@@ -2,8 +2,8 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { isLoopback } from "./loopback.js";
 
 /**
- * A loopback TCP proxy in front of a PostgreSQL server (127.0.0.1:5432 by
- * default), for simulating database outages without touching the server:
+ * A loopback TCP proxy in front of the PostgreSQL server a URL names, for
+ * simulating database outages without touching the server:
  *
  * - `pass()`: traffic flows both ways (the default);
  * - `refuse("close")`: the listening socket is closed, so new connections are
@@ -50,8 +50,8 @@ export interface TcpProxy {
   /** The current mode: "pass", "refuse", "blackhole". */
   readonly mode: "pass" | "refuse" | "blackhole";
   readonly stats: Readonly<TcpProxyStats>;
-  /** `url` (a postgres:// URL) with its host and port replaced by the proxy's. */
-  urlFor(url: string): string;
+  /** The target URL with its host and port replaced by the proxy's: the same database, through the proxy. */
+  readonly url: string;
   /** Carry traffic (again); listens again on the same port if it had stopped. */
   pass(): Promise<void>;
   /** Refuse new connections: by closing the listening socket, or by resetting each one. */
@@ -123,10 +123,14 @@ interface Connection {
   closed: boolean;
 }
 
-/** Starts a proxy on 127.0.0.1 (a port the system picks) in front of `target`. */
-export async function startTcpProxy(
-  target: { host: string; port: number } = { host: "127.0.0.1", port: 5432 },
-): Promise<TcpProxy> {
+/**
+ * Starts a proxy on 127.0.0.1 (a port the system picks) in front of the
+ * server of `targetUrl` (a postgres:// URL; its port, or PostgreSQL's 5432).
+ */
+export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
+  const parsed = new URL(targetUrl);
+  const host = parsed.hostname === "localhost" ? "127.0.0.1" : parsed.hostname.replace(/^\[(.*)\]$/, "$1");
+  const target = { host, port: Number(parsed.port || 5432) };
   if (!isLoopback(target.host)) throw new Error(`the proxy only forwards to loopback addresses, not ${target.host}`);
 
   let mode: TcpProxy["mode"] = "pass";
@@ -255,12 +259,7 @@ export async function startTcpProxy(
       return mode;
     },
     stats,
-    urlFor(url) {
-      const parsed = new URL(url);
-      parsed.hostname = "127.0.0.1";
-      parsed.port = String(port);
-      return parsed.toString();
-    },
+    url: Object.assign(new URL(targetUrl), { hostname: "127.0.0.1", port: String(port) }).toString(),
     async pass() {
       if (closed) throw new Error("the proxy is closed");
       const wasBlackhole = mode === "blackhole";
