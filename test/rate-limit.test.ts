@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
 import { rest } from "./helpers/rest.js";
+import { serviceAvailable } from "./helpers/services.js";
 import { bearer, mintToken } from "./helpers/tokens.js";
 
 const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -81,8 +82,7 @@ describe("rate limits in one instance", () => {
 });
 
 describe("rate limits shared through Redis by two instances", async () => {
-  const available = await redisReachable();
-  if (!available) console.info(`Redis is not reachable at ${redisUrl}: the shared-limit test runs where it is (CI).`);
+  const available = serviceAvailable("Redis", await redisReachable(), redisUrl);
   let database: TestDatabase;
   let first: TestApp;
   let second: TestApp;
