@@ -58,8 +58,10 @@ export async function createApp({
   const limiter = createRateLimiter({
     windowMs: config.rateLimit.windowMs,
     redisUrl: config.rateLimit.redisUrl,
-    onError: (error) => logger.warn({ err: error }, "rate limiter unavailable: requests are let through"),
+    onError: (error) =>
+      logger.warn({ err: error }, "Redis unavailable: rate limits are counted in this instance for now"),
   });
+  await limiter.ready();
   const createContext = createContextFactory({
     verifier,
     prisma: db.prisma,

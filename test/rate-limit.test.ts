@@ -1,16 +1,26 @@
+import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { type AddressInfo, createServer } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
+import { startTcpProxy } from "./helpers/net/tcp-proxy.js";
 import { rest } from "./helpers/rest.js";
 import { serviceAvailable } from "./helpers/services.js";
 import { bearer, mintToken } from "./helpers/tokens.js";
 
 const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
-async function redisReachable(): Promise<boolean> {
-  const probe = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000 });
+/** One PING on a new connection: whether a Redis answers there now. */
+async function pingOnce(url: string): Promise<boolean> {
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 1000,
+    retryStrategy: () => null,
+  });
+  probe.on("error", () => {});
   try {
     await probe.connect();
     return (await probe.ping()) === "PONG";
@@ -70,11 +80,13 @@ describe("rate limits in one instance", () => {
     }
   });
 
-  it("lets requests through when Redis cannot be reached, rather than failing them", async () => {
+  it("counts in this instance when Redis cannot be reached: served within the limit, 429 past it, never a 5xx", async () => {
     const open = await startTestApp({ RATE_LIMIT_USER: "2", REDIS_URL: "redis://127.0.0.1:1" });
     try {
       const token = await mintToken(`carol-${randomUUID()}`);
-      for (let i = 0; i < 4; i++) expect((await viewerQuery(open, token)).status).toBe(200);
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await viewerQuery(open, token)).status);
+      expect(statuses).toEqual([200, 200, 429, 429]);
     } finally {
       await open.close();
     }
@@ -82,7 +94,7 @@ describe("rate limits in one instance", () => {
 });
 
 describe("rate limits shared through Redis by two instances", async () => {
-  const available = serviceAvailable("Redis", await redisReachable(), redisUrl);
+  const available = serviceAvailable("Redis", await pingOnce(redisUrl), redisUrl);
   let database: TestDatabase;
   let first: TestApp;
   let second: TestApp;
@@ -109,5 +121,107 @@ describe("rate limits shared through Redis by two instances", async () => {
     // The fifth request, on either instance, is over the shared limit of 4.
     expect((await viewerQuery(first, token)).status).toBe(429);
     expect((await viewerQuery(second, token)).status).toBe(429);
+  });
+});
+
+/** Resolves with the promise's value, or "hung" if it takes longer than any timeout in the app (a hang, not a timing). */
+async function within<T>(promise: Promise<T>, ms = 15_000): Promise<T | "hung"> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<"hung">((resolve) => {
+    timer = setTimeout(() => resolve("hung"), ms);
+  });
+  try {
+    return await Promise.race([promise, hung]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A free loopback port, for a server that cannot be told to pick one. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe("a Redis that does not answer", () => {
+  it("accepting connections and never replying: requests are served, not held", async () => {
+    const silent = createServer((socket) => socket.on("error", () => {}));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const { port } = silent.address() as AddressInfo;
+    const t = await startTestApp({ RATE_LIMIT_USER: "1000", REDIS_URL: `redis://127.0.0.1:${port}` });
+    try {
+      const token = await mintToken(`silent-${randomUUID()}`);
+      for (let i = 0; i < 5; i++) {
+        const res = await within(viewerQuery(t, token));
+        expect(res === "hung" ? "hung" : res.status, `request ${i + 1}`).toBe(200);
+      }
+    } finally {
+      await t.close();
+      silent.close();
+    }
+  });
+
+  it("a real Redis stopped (SIGSTOP) mid-run: requests are served, and it is not asked again until it is back", async () => {
+    const port = await freePort();
+    const server = spawn(
+      "redis-server",
+      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+      { stdio: "ignore" },
+    );
+    const spawned = await new Promise<boolean>((resolve) => {
+      server.once("spawn", () => resolve(true));
+      server.once("error", () => resolve(false));
+    });
+    if (!serviceAvailable("redis-server", spawned, "PATH")) return;
+    const proxy = await startTcpProxy(`redis://127.0.0.1:${port}`);
+    let t: TestApp | undefined;
+    try {
+      const redisUrl = proxy.url;
+      await expect.poll(() => pingOnce(redisUrl), { timeout: 10_000, interval: 100 }).toBe(true);
+      t = await startTestApp({ RATE_LIMIT_USER: "1000", REDIS_URL: redisUrl });
+      const user = `stopped-${randomUUID()}`;
+      const token = await mintToken(user);
+      expect((await viewerQuery(t, token)).status).toBe(200);
+      expect(proxy.stats.bytesToServer).toBeGreaterThan(0);
+
+      server.kill("SIGSTOP");
+      const first = await within(viewerQuery(t, token));
+      expect(first === "hung" ? "hung" : first.status).toBe(200);
+      // The circuit is open: the next requests do not send Redis a byte.
+      const sent = proxy.stats.bytesToServer;
+      for (let i = 0; i < 5; i++) {
+        const res = await within(viewerQuery(t, token));
+        expect(res === "hung" ? "hung" : res.status, `request ${i + 2}`).toBe(200);
+      }
+      expect(proxy.stats.bytesToServer).toBe(sent);
+
+      server.kill("SIGCONT");
+      // Once the circuit's pause is over, the shared count grows again. (The
+      // count the stopped Redis was sent before the timeout lands on resume.)
+      const direct = new Redis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: 1 });
+      const counted = async () => Number(await direct.get(`tasks-api:rate:user:${user}`));
+      try {
+        const before = await counted();
+        await expect
+          .poll(
+            async () => {
+              await viewerQuery(t as TestApp, token);
+              return counted();
+            },
+            { timeout: 15_000, interval: 500 },
+          )
+          .toBeGreaterThan(before);
+      } finally {
+        direct.disconnect();
+      }
+    } finally {
+      server.kill("SIGCONT");
+      server.kill("SIGKILL");
+      await t?.close();
+      await proxy.close();
+    }
   });
 });
