@@ -1,5 +1,5 @@
 import { EnvelopArmor } from "@escape.tech/graphql-armor";
-import { GraphQLError } from "graphql";
+import { GraphQLError, type ValidationContext, type ValidationRule } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import { AppError, graphqlErrorOf } from "./errors.js";
 
@@ -8,18 +8,52 @@ import { AppError, graphqlErrorOf } from "./errors.js";
  * an expensive query costs the service nothing but its rejection. A page is
  * capped separately (100 tasks). The limits leave room for every real
  * client query, GraphiQL's introspection included.
+ *
+ * graphql-armor words a rejection "Syntax Error: ..." with no code, and
+ * throws it out of validation, which makes it a 200 whatever the client
+ * accepts. Here each is reported as a validation error with a stable code
+ * and the message that names the limit ("Aliases limit of 15 exceeded,
+ * found 16."), so Yoga answers it as the GraphQL-over-HTTP spec says for a
+ * request that fails validation: 400 for application/graphql-response+json,
+ * 200 for application/json. The token limit is enforced by the parser
+ * itself, so it keeps throwing (see codedTokenLimit).
  */
 export function costControls() {
+  const reportAs =
+    (code: string) =>
+    (context: ValidationContext | null, error: GraphQLError): void => {
+      context?.reportError(new GraphQLError(withoutPrefix(error.message), { extensions: { code } }));
+    };
+  const reported = (code: string) => ({ propagateOnRejection: false, onReject: [reportAs(code)] });
   return new EnvelopArmor({
     maxTokens: { n: 2000 },
-    maxDepth: { n: 10, ignoreIntrospection: true },
-    maxAliases: { n: 15 },
-    maxDirectives: { n: 10 },
-    costLimit: { maxCost: 5000, ignoreIntrospection: true },
+    maxDepth: { n: 10, ignoreIntrospection: true, ...reported("DEPTH_LIMIT_EXCEEDED") },
+    maxAliases: { n: 15, ...reported("ALIAS_LIMIT_EXCEEDED") },
+    maxDirectives: { n: 10, ...reported("DIRECTIVE_LIMIT_EXCEEDED") },
+    costLimit: { maxCost: 5000, ignoreIntrospection: true, ...reported("COST_LIMIT_EXCEEDED") },
     // Its suggestion masking misses enum values ("Did you mean the enum
     // value ...?"): see withoutSuggestions.
     blockFieldSuggestion: { enabled: false },
   }).protect().plugins;
+}
+
+const withoutPrefix = (message: string) => message.replace(/^Syntax Error: /, "");
+
+/** The parser's token limit, with a code of its own instead of a "Syntax Error: " prefix. */
+export function codedTokenLimit(): Plugin {
+  return {
+    onParse() {
+      return ({ result, replaceParseResult }) => {
+        if (result instanceof GraphQLError && /^Syntax Error: Token limit of /.test(result.message)) {
+          replaceParseResult(
+            new GraphQLError(withoutPrefix(result.message), {
+              extensions: { ...result.extensions, code: "TOKEN_LIMIT_EXCEEDED" },
+            }),
+          );
+        }
+      };
+    },
+  };
 }
 
 /**
@@ -87,6 +121,31 @@ export function withoutSuggestions(): Plugin {
           ),
         );
       };
+    },
+  };
+}
+
+/**
+ * graphql-js 16 validates an operation whose root type the schema lacks
+ * (a `subscription` on a schema without one) and only fails when executing
+ * it, as a server error. Refused here as what it is: a request error.
+ */
+export function refuseMissingOperationTypes(): Plugin {
+  const rule: ValidationRule = (context) => ({
+    OperationDefinition(node) {
+      if (context.getSchema().getRootType(node.operation) === undefined) {
+        context.reportError(
+          new GraphQLError(`This service has no ${node.operation} operations.`, {
+            nodes: node,
+            extensions: { code: "OPERATION_NOT_SUPPORTED" },
+          }),
+        );
+      }
+    },
+  });
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(rule);
     },
   };
 }

@@ -4,7 +4,14 @@ import { createYoga, type YogaServerInstance } from "graphql-yoga";
 import type { Config } from "./config.js";
 import type { Context, CreateContext } from "./context.js";
 import { toGraphQLError } from "./errors.js";
-import { costControls, refuseDeepNesting, withoutErrorInternals, withoutSuggestions } from "./graphql-plugins.js";
+import {
+  codedTokenLimit,
+  costControls,
+  refuseDeepNesting,
+  refuseMissingOperationTypes,
+  withoutErrorInternals,
+  withoutSuggestions,
+} from "./graphql-plugins.js";
 import type { Logger } from "./logger.js";
 import { schema } from "./schema/index.js";
 
@@ -59,7 +66,9 @@ export async function createGraphQLHandler({
     plugins: [
       withoutErrorInternals(),
       refuseDeepNesting(),
+      refuseMissingOperationTypes(),
       ...costControls(),
+      codedTokenLimit(),
       // Production without introspection: `__schema`/`__type` are refused, and
       // validation messages lose the hints that would spell the schema out.
       ...(config.introspection ? [] : [useDisableIntrospection(), withoutSuggestions()]),
