@@ -14,21 +14,36 @@ describe("GraphQL cost controls", () => {
   });
   afterAll(() => t.close());
 
-  async function post(body: unknown) {
+  async function post(body: unknown, accept = "application/json") {
     const res = await t.request("/graphql", {
       method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json", ...bearer(token) },
+      headers: { "content-type": "application/json", accept, ...bearer(token) },
       body: JSON.stringify(body),
     });
-    return { status: res.status, body: (await res.json()) as { data?: unknown; errors?: { message: string }[] } };
+    type Body = { data?: unknown; errors?: { message: string; extensions?: { code?: string } }[] };
+    return { status: res.status, body: (await res.json()) as Body };
   }
 
-  async function expectRefusedBeforeResolvers(query: string, message: RegExp) {
-    t.queries.length = 0;
-    const res = await post({ query });
-    expect(res.body.data ?? null).toBeNull();
-    expect(res.body.errors?.map((error) => error.message).join(" ")).toMatch(message);
-    expect(t.queries).toEqual([]);
+  /**
+   * Refused before any resolver, with the limit's own code and a message
+   * that names the limit (not graphql-armor's "Syntax Error:"). The status
+   * is the GraphQL-over-HTTP spec's for a request that fails validation:
+   * 400 with application/graphql-response+json, 200 with application/json.
+   */
+  async function expectRefusedBeforeResolvers(query: string, message: RegExp, code: string) {
+    for (const [accept, status] of [
+      ["application/json", 200],
+      ["application/graphql-response+json", 400],
+    ] as const) {
+      t.queries.length = 0;
+      const res = await post({ query }, accept);
+      expect(res.status, accept).toBe(status);
+      expect(res.body.data ?? null).toBeNull();
+      const refusal = res.body.errors?.find((error) => error.extensions?.code === code);
+      expect(refusal?.message).toMatch(message);
+      expect(refusal?.message).not.toMatch(/Syntax Error/);
+      expect(t.queries).toEqual([]);
+    }
   }
 
   const nest = (depth: number) => {
@@ -43,17 +58,25 @@ describe("GraphQL cost controls", () => {
   });
 
   it("refuses a query nested too deep", async () => {
-    await expectRefusedBeforeResolvers(nest(3), /depth/i);
+    await expectRefusedBeforeResolvers(
+      nest(3),
+      /^Query depth limit of 10 exceeded, found \d+\.$/,
+      "DEPTH_LIMIT_EXCEEDED",
+    );
   });
 
   it("refuses too many aliases", async () => {
     const aliases = Array.from({ length: 50 }, (_, i) => `a${i}: viewer { id }`).join(" ");
-    await expectRefusedBeforeResolvers(`{ ${aliases} }`, /alias/i);
+    await expectRefusedBeforeResolvers(
+      `{ ${aliases} }`,
+      /^Aliases limit of 15 exceeded, found 50\.$/,
+      "ALIAS_LIMIT_EXCEEDED",
+    );
   });
 
   it("refuses a query with too many tokens", async () => {
     const fields = Array.from({ length: 2100 }, () => "__typename").join(" ");
-    await expectRefusedBeforeResolvers(`{ ${fields} }`, /token/i);
+    await expectRefusedBeforeResolvers(`{ ${fields} }`, /^Token limit of 2000 exceeded\.$/, "TOKEN_LIMIT_EXCEEDED");
   });
 
   it("refuses a query over the cost budget", async () => {
@@ -61,12 +84,20 @@ describe("GraphQL cost controls", () => {
       { length: 14 },
       (_, i) => `t${i}: tasks(first: 100) { edges { node { id title description owner { id email name } } } }`,
     ).join(" ");
-    await expectRefusedBeforeResolvers(`{ ${wide} }`, /cost/i);
+    await expectRefusedBeforeResolvers(
+      `{ ${wide} }`,
+      /^Query Cost limit of 5000 exceeded, found [\d.]+\.$/,
+      "COST_LIMIT_EXCEEDED",
+    );
   });
 
   it("refuses too many directives", async () => {
     const directives = Array.from({ length: 20 }, () => "@include(if: true)").join(" ");
-    await expectRefusedBeforeResolvers(`{ viewer ${directives} { id } }`, /directive/i);
+    await expectRefusedBeforeResolvers(
+      `{ viewer ${directives} { id } }`,
+      /^Directives limit of 10 exceeded, found 20\.$/,
+      "DIRECTIVE_LIMIT_EXCEEDED",
+    );
   });
 
   it("refuses a page larger than 100", async () => {
