@@ -37,7 +37,15 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
   let phase: Phase = config.migrateOnStart ? "starting" : "serving";
   const app = await createApp({ config, db, logger, verifier, phase: () => phase });
   const handlers = trackInFlight(app);
-  const server = serve({ fetch: handlers.fetch, hostname: config.host, port: config.port }, (info: AddressInfo) => {
+  const fetch: App["fetch"] = async (request, env) => {
+    const response = await handlers.fetch(request, env);
+    // While draining, every answer closes its connection, so that keep-alive
+    // clients move to a new one (another instance, once this one stops
+    // listening) instead of sending on one that the deadline will cut.
+    if (phase === "draining") closeAfter(response);
+    return response;
+  };
+  const server = serve({ fetch, hostname: config.host, port: config.port }, (info: AddressInfo) => {
     const host = info.address === "0.0.0.0" || info.address === "::" ? "localhost" : info.address;
     logger.info(`tasks-api listening on http://${host}:${info.port}`);
     if (config.graphiql) logger.info(`GraphiQL: http://${host}:${info.port}/graphql`);
@@ -71,7 +79,11 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
       if ("closeAllConnections" in server) server.closeAllConnections();
     }, config.shutdownGraceMs);
     force.unref();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    // close() stops listening and closes the connections that are idle now;
+    // busy ones close after their answer (Connection: close, above).
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    if ("closeIdleConnections" in server) server.closeIdleConnections();
+    await closed;
     clearTimeout(force);
     // Closing the server (or cutting its connections) does not stop handlers
     // already running: they finish, and need the database until they do.
@@ -87,6 +99,15 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
   // workers and its primary, which passes it on) must not kill a draining process.
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+/** Marks a response to close its connection once sent. */
+function closeAfter(response: Response): void {
+  try {
+    response.headers.set("connection", "close");
+  } catch {
+    // Immutable headers (a Response from fetch()): it goes out as it is.
+  }
 }
 
 /** The app's fetch, counting the handlers still running (also those whose client is gone). */

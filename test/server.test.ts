@@ -1,9 +1,10 @@
 import { execFileSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { get } from "node:http";
+import { Agent, get, request } from "node:http";
 import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
@@ -28,6 +29,32 @@ function forward(port: number, to: number): Promise<Server> {
       socket.on("error", () => upstream.destroy());
       upstream.on("error", () => socket.destroy());
     }).listen(port, "127.0.0.1", () => resolve(server));
+  });
+}
+
+/** One POST through a keep-alive agent: its status, or the socket error that ended it. */
+function postOn(
+  agent: Agent,
+  url: string,
+  token: string,
+  body: unknown,
+): Promise<{ status?: number; connection?: string; error?: string }> {
+  return new Promise((resolve) => {
+    const req = request(
+      url,
+      {
+        method: "POST",
+        agent,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection ?? "" }));
+        res.on("error", (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
+      },
+    );
+    req.on("error", (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
+    req.end(JSON.stringify(body));
   });
 }
 
@@ -134,8 +161,12 @@ describe("the server process", () => {
       }
       // The database appears on that port: the retrying migrations find it.
       forwarder = await forward(port, Number(target.port || 5432));
+      // Ready means the APIs serve: the moment /readyz says 200, /api answers (401 without a token), not 503.
+      await expect
+        .poll(async () => (await fetch(`${server.url}/readyz`)).status, { timeout: 30_000, interval: 50 })
+        .toBe(200);
+      expect((await fetch(`${server.url}/api/someone/tasks`)).status).toBe(401);
       await server.waitForLog((entry) => String(entry.msg).startsWith("migrations:"), 30_000);
-      expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
     } finally {
       expect(await server.stop("SIGTERM")).toBe(0);
       forwarder?.close();
@@ -173,6 +204,85 @@ describe("the server process", () => {
       await locker.end();
     }
   });
+
+  it("drains keep-alive clients writing through SIGTERM: each write acknowledged is stored, none is cut", async () => {
+    const server = await startServer({
+      ...env,
+      SHUTDOWN_DELAY_MS: "1000",
+      SHUTDOWN_GRACE_MS: "10000",
+      AUTH_SECRET: testSecret,
+    });
+    await server.waitForLog((entry) => String(entry.msg).startsWith("migrations:"));
+    const user = "keepalive-user";
+    const token = await mintToken(user);
+    const url = `${server.url}/api/${user}/tasks`;
+    const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+    const acknowledged: string[] = [];
+    const outcomes: { title: string; outcome: string; connection?: string | undefined; at: number }[] = [];
+    let stopAt = Number.POSITIVE_INFINITY;
+    let n = 0;
+    // Six clients write until the listener refuses them (or 5 s after SIGTERM).
+    const client = async () => {
+      while (Date.now() < stopAt) {
+        const title = `keep-alive ${n++}`;
+        const result = await postOn(agent, url, token, { title });
+        outcomes.push({
+          title,
+          outcome: result.error ?? String(result.status),
+          connection: result.connection,
+          at: Date.now(),
+        });
+        if (result.status === 201) acknowledged.push(title);
+        if (result.error === "ECONNREFUSED") return;
+        // A pause between writes, as real clients make: connections sit idle in the pool.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 40));
+      }
+    };
+    const clients = Array.from({ length: 6 }, client);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const signalled = Date.now();
+    const exited = server.stop("SIGTERM");
+    stopAt = signalled + 5_000;
+    await Promise.all(clients);
+    agent.destroy();
+    expect(await exited).toBe(0);
+
+    // While draining, answers close their connections, so nothing is in flight at the deadline: every
+    // write is either acknowledged and stored, or never reached the service (its connection was refused,
+    // or reset in the listener's queue as it closed). No write is stored without its acknowledgement.
+    expect(acknowledged.length).toBeGreaterThan(10);
+    const stored = await storedTitles(user);
+    expect([...stored].sort()).toEqual([...acknowledged].sort());
+    const other = outcomes.filter(({ outcome }) => !["201", "ECONNREFUSED", "ECONNRESET"].includes(outcome));
+    expect(other).toEqual([]);
+    // Answers made while draining (well after the signal) tell keep-alive clients to move on.
+    const whileDraining = outcomes.filter(({ outcome, at }) => outcome === "201" && at > signalled + 300);
+    expect(whileDraining.length).toBeGreaterThan(0);
+    expect(whileDraining.filter(({ connection }) => connection !== "close")).toEqual([]);
+    const resets = outcomes.filter(({ outcome }) => outcome === "ECONNRESET");
+    expect(resets.filter(({ title }) => stored.includes(title))).toEqual([]);
+  });
+
+  /** The titles of a user's tasks, read straight from the database the server used (after it stopped). */
+  async function storedTitles(user: string): Promise<string[]> {
+    if (database?.url !== undefined) {
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ title: string }>("SELECT title FROM tasks WHERE user_id = $1", [user]);
+        return rows.map((row) => row.title);
+      } finally {
+        await client.end();
+      }
+    }
+    const pglite = await PGlite.create(env.PGLITE_DATA_DIR ?? "");
+    try {
+      const { rows } = await pglite.query<{ title: string }>("SELECT title FROM tasks WHERE user_id = $1", [user]);
+      return rows.map((row) => row.title);
+    } finally {
+      await pglite.close();
+    }
+  }
 
   it("after the grace period cuts connections, waits for their handlers before closing the database", async (context) => {
     if (database?.url === undefined) {
