@@ -8,6 +8,7 @@ import { createGraphQLHandler } from "./graphql.js";
 import {
   allowCrossOrigin,
   capBodySize,
+  compressLargeBodies,
   limitPerAddress,
   lockDownJson,
   logRequests,
@@ -91,7 +92,7 @@ export async function createApp({
     .onError((error) => restErrorResponse(toAppError(error, logger)));
 
   const app = new Hono()
-    .use(logRequests(logger), setSecurityHeaders(config), lockDownJson())
+    .use(logRequests(logger), setSecurityHeaders(config), lockDownJson(), compressLargeBodies())
     // Liveness: the process answers. Never touches the database, so a
     // database outage does not get the process restarted.
     .get("/healthz", (c) => c.json({ status: "ok" }))

@@ -1,3 +1,4 @@
+import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { graphql } from "../src/gql/index.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
@@ -145,5 +146,38 @@ describe("hardening", () => {
       expect(body).not.toMatch(/Did you mean/);
       expect(await (await post(t, "{ taks { totalCount } }")).text()).toMatch(/Did you mean/);
     });
+  });
+});
+
+describe("compression", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ GRAPHIQL: "true" });
+  });
+  afterAll(() => t.close());
+
+  it("sends the GraphiQL page gzipped to a browser that accepts it, and as is to one that does not", async () => {
+    const page = await t.request("/graphql", { headers: { accept: "text/html", "accept-encoding": "br, gzip" } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-encoding")).toBe("gzip");
+    expect(page.headers.get("vary")).toMatch(/Accept-Encoding/i);
+    const zipped = Buffer.from(await page.arrayBuffer());
+    const html = gunzipSync(zipped).toString();
+    expect(html).toContain("YogaGraphiQL");
+    expect(zipped.length).toBeLessThan(Buffer.byteLength(html) / 2);
+
+    const plain = await t.request("/graphql", { headers: { accept: "text/html" } });
+    expect(plain.headers.get("content-encoding")).toBeNull();
+    expect(await plain.text()).toBe(html);
+  });
+
+  it("leaves an answer under 1 KiB uncompressed", async () => {
+    const res = await t.request("/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json", "accept-encoding": "gzip" },
+      body: JSON.stringify({ query: "{ __typename }" }),
+    });
+    expect(res.headers.get("content-encoding")).toBeNull();
+    expect(await res.json()).toEqual({ data: { __typename: "Query" } });
   });
 });

@@ -58,5 +58,9 @@ export function setResponseHeader(c: Context, name: string, value: string): void
  * subscriptions or incremental delivery are served).
  */
 export async function asNativeResponse(response: Response): Promise<Response> {
-  return new Response(await response.text(), { status: response.status, headers: response.headers });
+  const text = await response.text();
+  const native = new Response(text, { status: response.status, headers: response.headers });
+  // Known here at no cost: lets compression skip small answers.
+  native.headers.set("content-length", String(Buffer.byteLength(text)));
+  return native;
 }
