@@ -155,6 +155,9 @@ describe("the server process", () => {
       expect(api.status).toBe(503);
       expect(api.headers.get("retry-after")).toBe("5");
       await server.waitForLog((entry) => String(entry.msg).startsWith("database unreachable"));
+      // Not ready while starting is normal: a warning, never an error an operator is paged for.
+      const notReady = await server.waitForLog((entry) => entry.path === "/readyz");
+      expect(notReady).toMatchObject({ status: 503, level: 40 });
       if (target === undefined) {
         console.info("PGlite run: no database server to bring up; the recovery half runs on PostgreSQL.");
         return;

@@ -32,7 +32,10 @@ export function logRequests(logger: Logger): MiddlewareHandler {
       ms: Math.round((performance.now() - started) * 10) / 10,
     };
     const message = `${line.method} ${line.path} ${status} ${line.ms}ms`;
-    if (status >= 500) logger.error(line, message);
+    // A 503 is a deliberate "not now" (starting, draining, database away, and
+    // /readyz saying so), already explained by its own warning: not an error to page on.
+    if (status >= 500 && status !== 503) logger.error(line, message);
+    else if (status === 503) logger.warn(line, message);
     else logger.info(line, message);
   };
 }
