@@ -33,7 +33,7 @@ export async function runCluster(config: Config, logger: Logger): Promise<void> 
       onPoolError: (error) => logger.warn({ err: error }, "idle database connection failed"),
     });
     const done = await migrateWhenReachable(db, logger, () => stopping).catch((error: unknown) => {
-      logger.fatal({ err: error }, "migrations failed");
+      logger.fatal({ err: error }, `migrations failed: ${error instanceof Error ? error.message : String(error)}`);
       process.exit(1);
     });
     await db.close();

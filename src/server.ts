@@ -57,7 +57,7 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
         if (done && phase === "starting") phase = "serving";
       },
       (error: unknown) => {
-        logger.fatal({ err: error }, "migrations failed");
+        logger.fatal({ err: error }, `migrations failed: ${error instanceof Error ? error.message : String(error)}`);
         logger.flush();
         process.exit(1);
       },

@@ -146,3 +146,47 @@ describe("migrations", () => {
     }
   });
 });
+
+describe.runIf(usingPostgres)("a DATABASE_URL naming a database that does not exist", () => {
+  const base = process.env.TEST_DATABASE_URL ?? "";
+  const config = (url: string) =>
+    ({
+      kind: "postgres",
+      url,
+      poolMax: 2,
+      connectTimeoutMs: 5_000,
+      idleTimeoutMs: 10_000,
+      statementTimeoutMs: 10_000,
+    }) as const;
+
+  it("is created when the role may, then migrated and ready", async () => {
+    const name = `tasks_api_new_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
+    const db = await openDatabase(config(withDatabase(base, name)));
+    try {
+      expect((await db.migrate()).length).toBeGreaterThan(0);
+      expect(await db.readiness()).toEqual({ database: "ok", migrations: "ok" });
+    } finally {
+      await db.close();
+      await admin(base, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    }
+  });
+
+  it("is refused with what to run when the role may not create databases", async () => {
+    const role = `tasks_api_nocreate_${process.pid}`;
+    const name = `tasks_api_missing_${process.pid}`;
+    await admin(base, (client) =>
+      client.query(`DROP ROLE IF EXISTS ${role}`).then(() => client.query(`CREATE ROLE ${role} LOGIN NOCREATEDB`)),
+    );
+    const url = new URL(withDatabase(base, name));
+    url.username = role;
+    const db = await openDatabase(config(url.toString()));
+    try {
+      await expect(db.migrate()).rejects.toThrow(
+        new RegExp(`"${name}" does not exist .*CREATE DATABASE "${name}" OWNER "${role}"`),
+      );
+    } finally {
+      await db.close();
+      await admin(base, (client) => client.query(`DROP ROLE IF EXISTS ${role}`));
+    }
+  });
+});

@@ -55,7 +55,10 @@ export async function openDatabase(config: DatabaseConfig, options: OpenOptions 
   return {
     kind: config.kind,
     prisma,
-    migrate: () => applyMigrations(driver.migrationAdapter()),
+    migrate: async () => {
+      if (config.kind !== "pglite") await createDatabaseIfMissing(config.url, config.connectTimeoutMs);
+      return applyMigrations(driver.migrationAdapter());
+    },
     async readiness() {
       try {
         const [table] = await prisma.$queryRaw<{ present: boolean }[]>`
@@ -165,6 +168,44 @@ function poolConfig(config: Extract<DatabaseConfig, { url: string }>): pg.PoolCo
         }
       : {}),
   };
+}
+
+/**
+ * A DATABASE_URL naming a database that does not exist yet: created, as
+ * Prisma's own migrate does, when the role may; otherwise an error that says
+ * what to run. Anything else (the server unreachable) is left to the
+ * migration itself, which reports it.
+ */
+export async function createDatabaseIfMissing(url: string, connectTimeoutMs: number): Promise<void> {
+  const options = { connectionTimeoutMillis: connectTimeoutMs, query_timeout: connectTimeoutMs * 5 };
+  const probe = new pg.Client({ ...options, connectionString: url });
+  try {
+    await probe.connect();
+    return;
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== "3D000") return;
+  } finally {
+    await probe.end().catch(() => {});
+  }
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.slice(1));
+  const role = decodeURIComponent(target.username) || "the connecting role";
+  const maintenance = new URL(url);
+  maintenance.pathname = "/postgres";
+  const admin = new pg.Client({ ...options, connectionString: maintenance.toString() });
+  try {
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === "42P04") return; // created meanwhile (another instance)
+    throw new Error(
+      `The database "${name}" does not exist and ${role} may not create it (${(error as Error).message}). ` +
+        `Create it, e.g. with: psql -h ${target.hostname} -U <admin> -c 'CREATE DATABASE "${name}" OWNER "${role}"'`,
+    );
+  } finally {
+    await admin.end().catch(() => {});
+  }
 }
 
 /**
