@@ -5,6 +5,7 @@ import type { DatabaseConfig } from "../src/config.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { createTestDatabase, type TestDatabase, usingPostgres } from "./helpers/database.js";
 import { codesOf, dataOf, execute, type GraphQLResponse } from "./helpers/graphql.js";
+import { hangAfterMs, type Outcome, within } from "./helpers/hangs.js";
 import { startTcpProxy, type TcpProxy } from "./helpers/net/tcp-proxy.js";
 import { CreateTask, ListTasks } from "./helpers/operations.js";
 import { errorOf, listOf, type RestResponse, rest, taskOf } from "./helpers/rest.js";
@@ -19,27 +20,6 @@ import { mintToken } from "./helpers/tokens.js";
  * with Retry-After and the error envelope, never a 500), no request hangs,
  * and the app recovers on its own once the database is back.
  */
-
-/** Something a request can end with, or "hung" if it did not end in `hangAfterMs`. */
-type Outcome<T> = T | "hung";
-
-/**
- * A generous bound that only tells a hang from an answer (every timeout in
- * these apps is a second or two); not a timing assertion.
- */
-const hangAfterMs = 15_000;
-
-async function within<T>(promise: Promise<T>): Promise<Outcome<T>> {
-  let timer: NodeJS.Timeout | undefined;
-  const hung = new Promise<"hung">((resolve) => {
-    timer = setTimeout(() => resolve("hung"), hangAfterMs);
-  });
-  try {
-    return await Promise.race([promise, hung]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** The vitest timeout of the tests that wait for requests that might hang. */
 const hangTestTimeout = hangAfterMs + 15_000;

@@ -5,6 +5,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
+import { within } from "./helpers/hangs.js";
 import { startTcpProxy } from "./helpers/net/tcp-proxy.js";
 import { rest } from "./helpers/rest.js";
 import { serviceAvailable } from "./helpers/services.js";
@@ -123,19 +124,6 @@ describe("rate limits shared through Redis by two instances", async () => {
     expect((await viewerQuery(second, token)).status).toBe(429);
   });
 });
-
-/** Resolves with the promise's value, or "hung" if it takes longer than any timeout in the app (a hang, not a timing). */
-async function within<T>(promise: Promise<T>, ms = 15_000): Promise<T | "hung"> {
-  let timer: NodeJS.Timeout | undefined;
-  const hung = new Promise<"hung">((resolve) => {
-    timer = setTimeout(() => resolve("hung"), ms);
-  });
-  try {
-    return await Promise.race([promise, hung]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** A free loopback port, for a server that cannot be told to pick one. */
 async function freePort(): Promise<number> {
