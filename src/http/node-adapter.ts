@@ -15,7 +15,7 @@ import type { Context } from "hono";
 export type NodeBindings = HttpBindings | Http2Bindings;
 
 /** The Node request behind this one, when it came through a socket (not through `app.fetch` alone). */
-export function nodeIncoming(c: Context): NodeBindings["incoming"] | undefined {
+function nodeIncoming(c: Context): NodeBindings["incoming"] | undefined {
   return (c.env as Partial<NodeBindings> | undefined)?.incoming;
 }
 
