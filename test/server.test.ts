@@ -221,19 +221,20 @@ describe("the server process", () => {
     const url = `${server.url}/api/${user}/tasks`;
     const agent = new Agent({ keepAlive: true, maxSockets: 8 });
     const acknowledged: string[] = [];
-    const outcomes: { title: string; outcome: string; connection?: string | undefined; at: number }[] = [];
+    const outcomes: { title: string; outcome: string; connection?: string | undefined; sentAt: number }[] = [];
     let stopAt = Number.POSITIVE_INFINITY;
     let n = 0;
     // Six clients write until the listener refuses them (or 5 s after SIGTERM).
     const client = async () => {
       while (Date.now() < stopAt) {
         const title = `keep-alive ${n++}`;
+        const sentAt = Date.now();
         const result = await postOn(agent, url, token, { title });
         outcomes.push({
           title,
           outcome: result.error ?? String(result.status),
           connection: result.connection,
-          at: Date.now(),
+          sentAt,
         });
         if (result.status === 201) acknowledged.push(title);
         if (result.error === "ECONNREFUSED") return;
@@ -242,10 +243,12 @@ describe("the server process", () => {
       }
     };
     const clients = Array.from({ length: 6 }, client);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const signalled = Date.now();
+    // Some writes before the signal, however slow the machine is.
+    await expect.poll(() => acknowledged.length, { timeout: 20_000, interval: 50 }).toBeGreaterThan(10);
     const exited = server.stop("SIGTERM");
-    stopAt = signalled + 5_000;
+    stopAt = Date.now() + 5_000;
+    // When the process began draining, by its own clock (the same machine's).
+    const draining = Number((await server.waitForLog((entry) => String(entry.msg).startsWith("shutting down"))).time);
     await Promise.all(clients);
     agent.destroy();
     expect(await exited).toBe(0);
@@ -258,8 +261,8 @@ describe("the server process", () => {
     expect([...stored].sort()).toEqual([...acknowledged].sort());
     const other = outcomes.filter(({ outcome }) => !["201", "ECONNREFUSED", "ECONNRESET"].includes(outcome));
     expect(other).toEqual([]);
-    // Answers made while draining (well after the signal) tell keep-alive clients to move on.
-    const whileDraining = outcomes.filter(({ outcome, at }) => outcome === "201" && at > signalled + 300);
+    // Answers to requests sent once draining had begun tell keep-alive clients to move on.
+    const whileDraining = outcomes.filter(({ outcome, sentAt }) => outcome === "201" && sentAt > draining);
     expect(whileDraining.length).toBeGreaterThan(0);
     expect(whileDraining.filter(({ connection }) => connection !== "close")).toEqual([]);
     const resets = outcomes.filter(({ outcome }) => outcome === "ECONNRESET");
