@@ -20,7 +20,7 @@ const config: CodegenConfig = {
         enumsAsTypes: true,
         useTypeImports: true,
         strictScalars: true,
-        scalars: { DateTime: "string" },
+        scalars: { DateTime: "string", Date: "string" },
       },
     },
   },

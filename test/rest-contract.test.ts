@@ -232,6 +232,10 @@ describe("the contract checker of test/helpers/rest.ts", () => {
     created_at: "2026-01-01T00:00:00.000Z",
     updated_at: "2026-01-01T00:00:00.000Z",
     version: 1,
+    due_date: null,
+    due_at: null,
+    priority: "none",
+    labels: [],
   };
   const response = (status: number, body: unknown, headers: Record<string, string> = {}): RestResponse => {
     const text = body === null ? "" : JSON.stringify(body);

@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
+import { addDays, dayOf, startOfDay } from "../calendar.js";
 import { BadUserInputError, ConflictError, IdempotencyKeyReusedError, NotFoundError } from "../errors.js";
-import { Prisma, type PrismaClient, type Task, type User } from "../generated/prisma/client.js";
+import { type Label, Prisma, type PrismaClient, type Task, type User } from "../generated/prisma/client.js";
 import { isStorableText } from "../text.js";
+import { addLabelsTo, labelIdsFor, labelKey, removeLabelsFrom, setTaskLabels } from "./labels.js";
 
 /**
  * Every read and write of tasks. Each one takes the owner's id and puts it in
@@ -16,8 +18,40 @@ import { isStorableText } from "../text.js";
  */
 export type TaskStatus = "ALL" | "OPEN" | "COMPLETED";
 /** The columns a list can be ordered by: each has a (user_id, column, id) index. */
-export type TaskOrderField = Extract<Prisma.TaskScalarFieldEnum, "createdAt" | "updatedAt" | "title">;
+export type TaskOrderField = Extract<
+  Prisma.TaskScalarFieldEnum,
+  "createdAt" | "updatedAt" | "title" | "dueAt" | "priority"
+>;
 type SortDirection = Prisma.SortOrder;
+
+/** Priorities as stored, least to most urgent. */
+export const taskPriorities = { NONE: 0, LOW: 1, MEDIUM: 2, HIGH: 3, URGENT: 4 } as const;
+export type TaskPriorityName = keyof typeof taskPriorities;
+export type TaskPriority = (typeof taskPriorities)[TaskPriorityName];
+
+/** When a task is due: an instant, or a calendar day (midnight UTC of it, `allDay`). */
+export interface Due {
+  at: Date;
+  allDay: boolean;
+}
+
+/**
+ * Which tasks by due date. Calendar days are read in `timeZone`: an all-day
+ * task is due throughout its day there, a timed task at its instant.
+ */
+export interface DueFilter {
+  timeZone: string;
+  /** Due on this calendar day (midnight UTC of it). */
+  on?: Date | null | undefined;
+  /** Due at or after this instant; an all-day task whose day has not ended by then counts. */
+  after?: Date | null | undefined;
+  /** Due before this instant; an all-day task whose day has begun by then counts. */
+  before?: Date | null | undefined;
+  /** Open and past due: a timed task after its instant, an all-day task once its day is over. */
+  overdue?: boolean | null | undefined;
+  /** With (true) or without (false) a due date. */
+  hasDue?: boolean | null | undefined;
+}
 
 /** What the GraphQL layer asks Prisma to load with each task (select/include for the requested fields). */
 export type TaskQuery = { select?: Prisma.TaskSelect; include?: Prisma.TaskInclude };
@@ -26,6 +60,13 @@ export interface ListTasksOptions {
   userId: string;
   status: TaskStatus;
   search?: string | null | undefined;
+  due?: DueFilter | undefined;
+  /** Any of these priorities. */
+  priorities?: readonly TaskPriority[] | null | undefined;
+  /** Label names, ignoring case: carrying any of `anyOf`, and every one of `allOf`. */
+  labels?: { anyOf?: readonly string[] | null | undefined; allOf?: readonly string[] | null | undefined } | undefined;
+  /** "Now" for overdue; the clock unless given. */
+  now?: Date | undefined;
   orderBy: { field: TaskOrderField; direction: SortDirection };
   first?: number | null | undefined;
   after?: string | null | undefined;
@@ -71,18 +112,34 @@ export async function listTasks<T extends Pick<Task, "id" | TaskOrderField>>(
   const filter = matching(options);
   const afterKey = after == null ? undefined : decodeCursor(after, orderBy.field, "after");
   const beforeKey = before == null ? undefined : decodeCursor(before, orderBy.field, "before");
-  const keyset: Prisma.TaskWhereInput[] = [];
-  if (afterKey) keyset.push(beyond(afterKey, orderBy, "forward"));
-  if (beforeKey) keyset.push(beyond(beforeKey, orderBy, "backward"));
 
   // Reading backward: walk the order in reverse, then put the page right.
   const direction: SortDirection = backward === (orderBy.direction === "asc") ? "desc" : "asc";
-  const rows = (await prisma.task.findMany({
-    ...withKeyFields(query, orderBy.field),
-    where: { AND: [filter, ...keyset] },
-    orderBy: [{ [orderBy.field]: direction }, { id: direction }],
-    take: size + 1,
-  })) as unknown as T[];
+  const segments = segmentsOf(orderBy.field);
+  const walk = backward ? [...segments].reverse() : segments;
+  const rows: T[] = [];
+  for (const segment of walk) {
+    const take = size + 1 - rows.length;
+    if (take <= 0) break;
+    // A segment wholly before the `after` cursor, or wholly beyond `before`, holds nothing of the page.
+    if (afterKey && segmentIndex(afterKey) > segment.index) continue;
+    if (beforeKey && segmentIndex(beforeKey) < segment.index) continue;
+    const keyset: Prisma.TaskWhereInput[] = [];
+    if (afterKey && segmentIndex(afterKey) === segment.index) {
+      keyset.push(beyond(afterKey, segment.field, orderBy.direction, "forward"));
+    }
+    if (beforeKey && segmentIndex(beforeKey) === segment.index) {
+      keyset.push(beyond(beforeKey, segment.field, orderBy.direction, "backward"));
+    }
+    rows.push(
+      ...((await prisma.task.findMany({
+        ...withKeyFields(query, orderBy.field),
+        where: { AND: [filter, segment.where, ...keyset] },
+        orderBy: segment.field === null ? [{ id: direction }] : [{ [segment.field]: direction }, { id: direction }],
+        take,
+      })) as unknown as T[]),
+    );
+  }
   const more = rows.length > size;
   const tasks = rows.slice(0, size);
   if (backward) tasks.reverse();
@@ -101,9 +158,45 @@ export async function listTasks<T extends Pick<Task, "id" | TaskOrderField>>(
   };
 }
 
-function matching({ userId, status, search }: ListTasksOptions): Prisma.TaskWhereInput {
+/**
+ * A list in the order of a column is one range of an index, except by due
+ * date: tasks without one come last in either direction, so that order is
+ * two ranges of the (user_id, due_at, id) index, read one after the other,
+ * those with a due date in order and then those without by id.
+ */
+interface Segment {
+  index: number;
+  where: Prisma.TaskWhereInput;
+  /** The column this range is ordered by before the id; null when only by id. */
+  field: TaskOrderField | null;
+}
+
+function segmentsOf(field: TaskOrderField): Segment[] {
+  if (field !== "dueAt") return [{ index: 0, where: {}, field }];
+  return [
+    { index: 0, where: { dueAt: { not: null } }, field },
+    { index: 1, where: { dueAt: null }, field: null },
+  ];
+}
+
+/** Which segment a cursor's task is in: a due-date cursor without a date is in the second. */
+function segmentIndex(key: CursorKey): number {
+  return key.value === null ? 1 : 0;
+}
+
+function matching({ userId, status, search, due, priorities, labels, now }: ListTasksOptions): Prisma.TaskWhereInput {
   const where: Prisma.TaskWhereInput = { userId };
+  const and: Prisma.TaskWhereInput[] = [];
   if (status !== "ALL") where.isCompleted = status === "COMPLETED";
+  if (due) and.push(...dueConditions(due, now ?? new Date()));
+  if (priorities) where.priority = { in: [...priorities] };
+  for (const key of new Set((labels?.allOf ?? []).map(labelKey))) {
+    and.push({ labels: { some: { label: { nameKey: key } } } });
+  }
+  if (labels?.anyOf) {
+    and.push({ labels: { some: { label: { nameKey: { in: [...new Set(labels.anyOf.map(labelKey))] } } } } });
+  }
+  if (and.length > 0) where.AND = and;
   // `contains` becomes ILIKE '%' || text || '%': escape LIKE's wildcards and its escape character.
   const text = search?.trim().replace(/[\\%_]/g, "\\$&");
   if (text) {
@@ -115,7 +208,54 @@ function matching({ userId, status, search }: ListTasksOptions): Prisma.TaskWher
   return where;
 }
 
-type CursorKey = { value: Date | string; id: string };
+/**
+ * Each due-date condition, as two index ranges: all-day tasks compare by
+ * calendar day (their dueAt is midnight UTC of it) against the day of the
+ * bound in the filter's zone, timed tasks by instant.
+ */
+function dueConditions(due: DueFilter, now: Date): Prisma.TaskWhereInput[] {
+  const { timeZone } = due;
+  const either = (allDay: Prisma.DateTimeNullableFilter, timed: Prisma.DateTimeNullableFilter) => ({
+    OR: [
+      { dueAllDay: true, dueAt: allDay },
+      { dueAllDay: false, dueAt: timed },
+    ],
+  });
+  const conditions: Prisma.TaskWhereInput[] = [];
+  if (due.hasDue != null) conditions.push({ dueAt: due.hasDue ? { not: null } : null });
+  if (due.on) {
+    const timed = { gte: startOfDay(due.on, timeZone), lt: startOfDay(addDays(due.on, 1), timeZone) };
+    conditions.push(either({ equals: due.on }, timed));
+  }
+  if (due.after) {
+    // The day has not ended by `after`: it is that day or later.
+    conditions.push(either({ gte: dayOf(due.after, timeZone) }, { gte: due.after }));
+  }
+  if (due.before) {
+    // The day has begun before `before`: it is before the day of `before`, or that very day if it began earlier.
+    const day = dayOf(due.before, timeZone);
+    const begun = startOfDay(day, timeZone).getTime() < due.before.getTime();
+    conditions.push(either(begun ? { lte: day } : { lt: day }, { lt: due.before }));
+  }
+  if (due.overdue != null) {
+    const overdue = { isCompleted: false, ...either({ lt: dayOf(now, timeZone) }, { lt: now }) };
+    conditions.push(
+      due.overdue
+        ? overdue
+        : {
+            OR: [
+              { isCompleted: true },
+              { dueAt: null },
+              { dueAllDay: true, dueAt: { gte: dayOf(now, timeZone) } },
+              { dueAllDay: false, dueAt: { gte: now } },
+            ],
+          },
+    );
+  }
+  return conditions;
+}
+
+type CursorKey = { value: Date | string | number | null; id: string };
 
 /**
  * The tasks strictly beyond `key` in the list's order. Written with a
@@ -124,14 +264,16 @@ type CursorKey = { value: Date | string; id: string };
  */
 function beyond(
   key: CursorKey,
-  orderBy: { field: TaskOrderField; direction: SortDirection },
+  field: TaskOrderField | null,
+  direction: SortDirection,
   towards: "forward" | "backward",
 ): Prisma.TaskWhereInput {
-  const descending = (orderBy.direction === "desc") === (towards === "forward");
+  const descending = (direction === "desc") === (towards === "forward");
   const [strict, loose] = descending ? (["lt", "lte"] as const) : (["gt", "gte"] as const);
+  if (field === null) return { id: { [strict]: key.id } };
   return {
-    [orderBy.field]: { [loose]: key.value },
-    OR: [{ [orderBy.field]: { [strict]: key.value } }, { id: { [strict]: key.id } }],
+    [field]: { [loose]: key.value },
+    OR: [{ [field]: { [strict]: key.value } }, { id: { [strict]: key.id } }],
   };
 }
 
@@ -140,7 +282,13 @@ function withKeyFields(query: TaskQuery, field: TaskOrderField): TaskQuery {
   return query.select ? { select: { ...query.select, id: true, [field]: true } } : query;
 }
 
-const cursorTags: Record<TaskOrderField, string> = { createdAt: "c", updatedAt: "u", title: "t" };
+const cursorTags: Record<TaskOrderField, string> = {
+  createdAt: "c",
+  updatedAt: "u",
+  title: "t",
+  dueAt: "d",
+  priority: "p",
+};
 
 function encodeCursor(field: TaskOrderField, task: Pick<Task, "id" | TaskOrderField>): string {
   const value = task[field];
@@ -159,9 +307,14 @@ function decodeCursor(cursor: string, field: TaskOrderField, argument: string): 
   }
   if (!Array.isArray(raw) || raw.length !== 3) throw invalid();
   const [tag, value, id] = raw as unknown[];
-  if (tag !== cursorTags[field] || typeof value !== "string" || typeof id !== "string" || !isUuid(id)) {
-    throw invalid();
+  if (tag !== cursorTags[field] || typeof id !== "string" || !isUuid(id)) throw invalid();
+  if (field === "priority") {
+    if (!Object.values(taskPriorities).includes(value as TaskPriority)) throw invalid();
+    return { value: value as TaskPriority, id };
   }
+  // A task without a due date sorts after every task with one.
+  if (field === "dueAt" && value === null) return { value: null, id };
+  if (typeof value !== "string") throw invalid();
   if (field === "title") {
     // No stored title holds what PostgreSQL cannot store.
     if (!isStorableText(value)) throw invalid();
@@ -182,14 +335,41 @@ export function findTask(prisma: PrismaClient, userId: string, id: string, query
   return prisma.task.findFirst({ ...query, where: { id, userId } });
 }
 
-export async function createTask(
-  prisma: PrismaClient,
-  userId: string,
-  input: { title: string; description: string | null },
-  query: TaskQuery = {},
-) {
-  return prisma.task.create({ ...query, data: { userId, title: input.title, description: input.description } });
+/** What a new task is made of; labels by name, made when new. */
+export interface NewTask {
+  title: string;
+  description: string | null;
+  due: Due | null;
+  priority: TaskPriority;
+  labels: readonly string[];
 }
+
+function newTaskRow(userId: string, input: NewTask) {
+  return {
+    userId,
+    title: input.title,
+    description: input.description,
+    dueAt: input.due?.at ?? null,
+    dueAllDay: input.due?.allDay ?? false,
+    priority: input.priority,
+  };
+}
+
+/** The task and its labels, in one transaction when it has labels (a task without them is one INSERT). */
+export async function createTask(prisma: PrismaClient, userId: string, input: NewTask, query: TaskQuery = {}) {
+  if (input.labels.length === 0) return prisma.task.create({ ...query, data: newTaskRow(userId, input) });
+  return prisma.$transaction(async (tx) => {
+    const { id } = await tx.task.create({ data: newTaskRow(userId, input), select: { id: true } });
+    await addLabelsTo(tx, userId, id, await labelIdsFor(tx, userId, [...input.labels], "labels"));
+    return tx.task.findUniqueOrThrow({ ...query, where: { id } });
+  });
+}
+
+/** A task's labels as the GraphQL and REST layers read them: by name, ignoring case. */
+export const taskLabelsQuery = {
+  select: { label: true },
+  orderBy: [{ label: { nameKey: "asc" } }, { labelId: "asc" }],
+} as const satisfies Prisma.Task$labelsArgs;
 
 /**
  * Creates a task at most once per idempotency key: a retry with the same key
@@ -200,14 +380,24 @@ export async function createTask(
 export async function createTaskOnce(
   prisma: PrismaClient,
   userId: string,
-  input: { title: string; description: string | null },
+  input: NewTask,
   idempotency: { key: string; ttlMs: number },
-): Promise<Task> {
+): Promise<StoredTask> {
   const requestHash = createHash("sha256")
-    .update(JSON.stringify(["createTask", input.title, input.description]))
+    .update(
+      JSON.stringify([
+        "createTask",
+        input.title,
+        input.description,
+        input.due?.at.toISOString() ?? null,
+        input.due?.allDay ?? false,
+        input.priority,
+        [...new Set(input.labels.map(labelKey))].sort(),
+      ]),
+    )
     .digest("hex");
   const where = { userId_key: { userId, key: idempotency.key } };
-  const replay = async (): Promise<(Task & { user: User }) | undefined> => {
+  const replay = async (): Promise<(StoredTask & { user: User }) | undefined> => {
     const existing = await prisma.idempotencyKey.findUnique({ where });
     if (existing === null || existing.expiresAt.getTime() <= Date.now()) return undefined;
     if (existing.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
@@ -223,13 +413,15 @@ export async function createTaskOnce(
     return await prisma.$transaction(async (tx) => {
       // This user's expired keys, this one included if it had expired, are forgotten.
       await tx.idempotencyKey.deleteMany({ where: { userId, expiresAt: { lte: new Date() } } });
-      const task = await tx.task.create({ data: { userId, title: input.title, description: input.description } });
+      const { id } = await tx.task.create({ data: newTaskRow(userId, input), select: { id: true } });
+      await addLabelsTo(tx, userId, id, await labelIdsFor(tx, userId, [...input.labels], "labels"));
+      const task = await tx.task.findUniqueOrThrow({ where: { id }, include: { labels: taskLabelsQuery } });
       await tx.idempotencyKey.create({
         data: {
           userId,
           key: idempotency.key,
           requestHash,
-          response: { ...task, completedAt: task.completedAt?.toISOString() ?? null },
+          response: JSON.parse(JSON.stringify(task)) as Prisma.InputJsonValue,
           expiresAt: new Date(Date.now() + idempotency.ttlMs),
         },
       });
@@ -245,9 +437,13 @@ export async function createTaskOnce(
   }
 }
 
-function reviveTask(stored: Prisma.JsonValue): Task {
+/** A task as an idempotent create first answered, with the labels it had then. */
+type StoredTask = Task & { labels: { label: Label }[] };
+
+function reviveTask(stored: Prisma.JsonValue): StoredTask {
   const task = stored as Record<string, unknown>;
   const date = (value: unknown) => new Date(String(value));
+  const labels = Array.isArray(task.labels) ? (task.labels as { label: Record<string, unknown> }[]) : [];
   return {
     id: String(task.id),
     userId: String(task.userId),
@@ -258,6 +454,20 @@ function reviveTask(stored: Prisma.JsonValue): Task {
     createdAt: date(task.createdAt),
     updatedAt: date(task.updatedAt),
     version: Number(task.version),
+    dueAt: task.dueAt == null ? null : date(task.dueAt),
+    dueAllDay: task.dueAllDay === true,
+    priority: Number(task.priority ?? 0),
+    labels: labels.map(({ label }) => ({
+      label: {
+        id: String(label.id),
+        userId: String(label.userId),
+        name: String(label.name),
+        nameKey: String(label.nameKey),
+        color: label.color == null ? null : String(label.color),
+        createdAt: date(label.createdAt),
+        updatedAt: date(label.updatedAt),
+      },
+    })),
   };
 }
 
@@ -266,12 +476,17 @@ export interface TaskChanges {
   /** null clears it. */
   description?: string | null | undefined;
   isCompleted?: boolean | undefined;
+  /** null clears it. */
+  due?: Due | null | undefined;
+  priority?: TaskPriority | undefined;
+  /** The whole set of labels, by name (new names make labels). */
+  labels?: readonly string[] | undefined;
 }
 
 /** Columns as the Prisma model names them, for statements Prisma's API cannot express. */
 const returningTask = Prisma.sql`RETURNING id::text AS id, user_id AS "userId", title, description,
   is_completed AS "isCompleted", completed_at AS "completedAt", created_at AS "createdAt",
-  updated_at AS "updatedAt", version`;
+  updated_at AS "updatedAt", version, due_at AS "dueAt", due_all_day AS "dueAllDay", priority`;
 
 /**
  * Applies the changes in one UPDATE that also bumps the version. Completing
@@ -294,14 +509,69 @@ export async function updateTask(
       Prisma.sql`completed_at = CASE WHEN ${changes.isCompleted}::boolean THEN COALESCE(completed_at, now()) ELSE NULL END`,
     );
   }
+  if (changes.due !== undefined) {
+    set.push(Prisma.sql`due_at = ${changes.due?.at ?? null}::timestamptz`);
+    set.push(Prisma.sql`due_all_day = ${changes.due?.allDay ?? false}::boolean`);
+  }
+  if (changes.priority !== undefined) set.push(Prisma.sql`priority = ${changes.priority}::smallint`);
+  const update = (db: Db) =>
+    writeOne(
+      db,
+      userId,
+      id,
+      expectedVersion,
+      (where) => Prisma.sql`
+      UPDATE tasks SET ${Prisma.join([...set, Prisma.sql`version = version + 1, updated_at = now()`], ", ")}
+      ${where} ${returningTask}`,
+    );
+  const { labels } = changes;
+  if (labels === undefined) return update(prisma);
+  // The row is written (and locked) first, so the version check holds for the labels too.
+  return prisma.$transaction(async (tx) => {
+    const task = await update(tx);
+    await setTaskLabels(tx, userId, id, await labelIdsFor(tx, userId, [...labels], "labels"));
+    return task;
+  });
+}
+
+/** Adds labels by name (new names make labels), in one step that raises the task's version. */
+export function addTaskLabels(
+  prisma: PrismaClient,
+  userId: string,
+  id: string,
+  names: readonly string[],
+  expectedVersion?: number | null,
+): Promise<Task> {
+  return prisma.$transaction(async (tx) => {
+    const task = await touch(tx, userId, id, expectedVersion);
+    await addLabelsTo(tx, userId, id, await labelIdsFor(tx, userId, [...names], "names"), "names");
+    return task;
+  });
+}
+
+/** Takes labels off by name (ones the task does not carry are ignored), raising the task's version. */
+export function removeTaskLabels(
+  prisma: PrismaClient,
+  userId: string,
+  id: string,
+  names: readonly string[],
+  expectedVersion?: number | null,
+): Promise<Task> {
+  return prisma.$transaction(async (tx) => {
+    const task = await touch(tx, userId, id, expectedVersion);
+    await removeLabelsFrom(tx, userId, id, [...names]);
+    return task;
+  });
+}
+
+/** Raises the version of a task whose labels are about to change. */
+function touch(db: Db, userId: string, id: string, expectedVersion: number | null | undefined) {
   return writeOne(
-    prisma,
+    db,
     userId,
     id,
     expectedVersion,
-    (where) => Prisma.sql`
-    UPDATE tasks SET ${Prisma.join([...set, Prisma.sql`version = version + 1, updated_at = now()`], ", ")}
-    ${where} ${returningTask}`,
+    (where) => Prisma.sql`UPDATE tasks SET version = version + 1, updated_at = now() ${where} ${returningTask}`,
   );
 }
 
@@ -330,8 +600,11 @@ export function deleteTask(prisma: PrismaClient, userId: string, id: string, exp
   );
 }
 
+/** A transaction's client, or the client itself. */
+type Db = PrismaClient | Prisma.TransactionClient;
+
 async function writeOne(
-  prisma: PrismaClient,
+  prisma: Db,
   userId: string,
   id: string,
   expectedVersion: number | null | undefined,

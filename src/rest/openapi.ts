@@ -102,10 +102,22 @@ export const openApiDocument = {
           {
             name: "sort",
             in: "query",
-            description: "A field, descending with a leading minus. Ties are broken by id.",
+            description:
+              "A field, descending with a leading minus. Ties are broken by id. By `due`, tasks without a due date come last either way; `-priority` puts the most urgent first.",
             schema: {
               type: "string",
-              enum: ["created_at", "-created_at", "updated_at", "-updated_at", "title", "-title"],
+              enum: [
+                "created_at",
+                "-created_at",
+                "updated_at",
+                "-updated_at",
+                "title",
+                "-title",
+                "due",
+                "-due",
+                "priority",
+                "-priority",
+              ],
               default: "-created_at",
             },
           },
@@ -114,6 +126,62 @@ export const openApiDocument = {
             in: "query",
             description: "Case-insensitive text to find in the title or description.",
             schema: { type: "string", maxLength: 200 },
+          },
+          {
+            name: "tz",
+            in: "query",
+            description:
+              "The IANA time zone calendar days are read in (for `due_on`, `overdue`, and all-day tasks against `due_after`/`due_before`). UTC by default.",
+            schema: { type: "string", default: "UTC", examples: ["Europe/Berlin"] },
+          },
+          {
+            name: "due_on",
+            in: "query",
+            description: "Due on this day in `tz`: all-day tasks of the date, timed tasks within it.",
+            schema: { type: "string", format: "date" },
+          },
+          {
+            name: "due_after",
+            in: "query",
+            description: "Due at or after this instant (an all-day task whose day has not ended by then counts).",
+            schema: { type: "string", format: "date-time" },
+          },
+          {
+            name: "due_before",
+            in: "query",
+            description: "Due before this instant (an all-day task whose day has begun by then counts).",
+            schema: { type: "string", format: "date-time" },
+          },
+          {
+            name: "overdue",
+            in: "query",
+            description:
+              "true: open tasks past due (timed: after the instant; all-day: once the day is over in `tz`); false: all others.",
+            schema: { type: "string", enum: ["true", "false"] },
+          },
+          {
+            name: "has_due",
+            in: "query",
+            description: "true: tasks with a due date; false: tasks without one.",
+            schema: { type: "string", enum: ["true", "false"] },
+          },
+          {
+            name: "priority",
+            in: "query",
+            description: "Any of these priorities, comma-separated: `?priority=high,urgent`.",
+            schema: { type: "string", examples: ["high,urgent"] },
+          },
+          {
+            name: "labels",
+            in: "query",
+            description: "Carrying any of these labels (names, ignoring case, comma-separated or repeated).",
+            schema: { type: "string", examples: ["home,errands"] },
+          },
+          {
+            name: "labels_all",
+            in: "query",
+            description: "Carrying every one of these labels (names, ignoring case, comma-separated or repeated).",
+            schema: { type: "string" },
           },
           {
             name: "limit",
@@ -188,8 +256,9 @@ export const openApiDocument = {
       put: {
         operationId: "replaceTask",
         tags: ["tasks"],
-        summary: "Replace a task's title and description, and optionally its completion",
-        description: "A description left out is cleared; `is_completed` left out is kept.",
+        summary: "Replace a task's title and description; change its completion, due date, priority and labels if sent",
+        description:
+          "Replaces `title` and `description` (a description left out is cleared). Every other field is changed only when sent: `is_completed`, `due_date`/`due_at` (null clears the due date), `priority` and `labels` left out are kept, so a client that knows only the original fields never erases them.",
         parameters: [ifMatchParam],
         requestBody: {
           required: true,
@@ -263,6 +332,10 @@ export const openApiDocument = {
           "created_at",
           "updated_at",
           "version",
+          "due_date",
+          "due_at",
+          "priority",
+          "labels",
         ],
         properties: {
           id: { type: "string", format: "uuid" },
@@ -274,7 +347,42 @@ export const openApiDocument = {
           created_at: { type: "string", format: "date-time" },
           updated_at: { type: "string", format: "date-time" },
           version: { type: "integer", minimum: 1 },
+          due_date: {
+            type: ["string", "null"],
+            format: "date",
+            description: "The day an all-day task is due; null for a timed task or none.",
+          },
+          due_at: {
+            type: ["string", "null"],
+            format: "date-time",
+            description: "The instant a timed task is due; null for an all-day task or none.",
+          },
+          priority: { $ref: "#/components/schemas/Priority" },
+          labels: {
+            type: "array",
+            items: { type: "string" },
+            maxItems: 20,
+            description: "Label names, in order of name.",
+          },
         },
+      },
+      Priority: { type: "string", enum: ["none", "low", "medium", "high", "urgent"], default: "none" },
+      DueDate: {
+        type: ["string", "null"],
+        format: "date",
+        description: "Due all day on this date (YYYY-MM-DD). Give this or `due_at`, not both.",
+      },
+      DueAt: {
+        type: ["string", "null"],
+        format: "date-time",
+        description:
+          "Due at this instant, with an offset (2026-12-24T17:00:00+01:00). Give this or `due_date`, not both.",
+      },
+      LabelNames: {
+        type: "array",
+        maxItems: 20,
+        items: { type: "string", minLength: 1, maxLength: 50, pattern: "^[^,]*$" },
+        description: "Label names (ignoring case; a new name makes a label). Labels are managed through GraphQL.",
       },
       TaskEnvelope: {
         type: "object",
@@ -313,6 +421,10 @@ export const openApiDocument = {
         properties: {
           title: { type: "string", minLength: 1, maxLength: 200, description: "Trimmed; 1 to 200 characters." },
           description: { type: ["string", "null"], maxLength: 1000 },
+          due_date: { $ref: "#/components/schemas/DueDate" },
+          due_at: { $ref: "#/components/schemas/DueAt" },
+          priority: { $ref: "#/components/schemas/Priority" },
+          labels: { $ref: "#/components/schemas/LabelNames" },
         },
       },
       ReplaceTask: {
@@ -320,9 +432,19 @@ export const openApiDocument = {
         required: ["title"],
         properties: {
           title: { type: "string", minLength: 1, maxLength: 200 },
-          description: { type: ["string", "null"], maxLength: 1000 },
-          is_completed: { type: "boolean" },
+          description: {
+            type: ["string", "null"],
+            maxLength: 1000,
+            description: "Replaced: left out, it is cleared.",
+          },
+          is_completed: { type: "boolean", description: "Left out, it is kept." },
+          due_date: { $ref: "#/components/schemas/DueDate" },
+          due_at: { $ref: "#/components/schemas/DueAt" },
+          priority: { $ref: "#/components/schemas/Priority" },
+          labels: { $ref: "#/components/schemas/LabelNames" },
         },
+        description:
+          "`title` and `description` are replaced; `is_completed`, `due_date`/`due_at`, `priority` and `labels` change only when sent (null for either due field clears the due date).",
       },
       SetCompletion: {
         type: "object",

@@ -17,6 +17,12 @@ export const RestTaskFields = graphql(`
     createdAt
     updatedAt
     version
+    dueDate
+    dueAt
+    priority
+    labels {
+      name
+    }
   }
 `);
 

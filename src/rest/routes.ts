@@ -1,4 +1,5 @@
 import { Hono, type Context as HonoContext } from "hono";
+import { parseCalendarDate, parseInstant } from "../calendar.js";
 import type { Context, CreateContext } from "../context.js";
 import {
   AppError,
@@ -12,7 +13,7 @@ import {
   UnauthenticatedError,
   UnsupportedMediaTypeError,
 } from "../errors.js";
-import type { RestTaskFieldsFragment } from "../gql/graphql.js";
+import type { RestTaskFieldsFragment, TaskPriority } from "../gql/graphql.js";
 import type { Logger } from "../logger.js";
 import {
   CreateTask,
@@ -48,8 +49,22 @@ function taskJson(task: RestTaskFieldsFragment) {
     created_at: task.createdAt,
     updated_at: task.updatedAt,
     version: task.version,
+    due_date: task.dueDate ?? null,
+    due_at: task.dueAt ?? null,
+    priority: task.priority.toLowerCase(),
+    labels: task.labels.map((label) => label.name),
   };
 }
+
+/** Priorities as REST spells them. */
+const priorities = {
+  none: "NONE",
+  low: "LOW",
+  medium: "MEDIUM",
+  high: "HIGH",
+  urgent: "URGENT",
+} as const satisfies Record<Lowercase<TaskPriority>, TaskPriority>;
+const priorityNames = Object.keys(priorities).join(", ");
 
 const etagOf = (task: { version: number }) => `"${task.version}"`;
 
@@ -60,6 +75,10 @@ const sortOrders = {
   "-updated_at": { field: "UPDATED_AT", direction: "DESC" },
   title: { field: "TITLE", direction: "ASC" },
   "-title": { field: "TITLE", direction: "DESC" },
+  due: { field: "DUE", direction: "ASC" },
+  "-due": { field: "DUE", direction: "DESC" },
+  priority: { field: "PRIORITY", direction: "ASC" },
+  "-priority": { field: "PRIORITY", direction: "DESC" },
 } as const;
 
 const statuses = { all: "ALL", pending: "OPEN", completed: "COMPLETED" } as const;
@@ -99,6 +118,7 @@ export function createRestRoutes({ createContext, logger }: { createContext: Cre
     if (!/^\d+$/.test(query.limit ?? "0") || !Number.isInteger(limit) || limit < 1 || limit > restMaxPageSize) {
       problems.push({ field: "limit", message: `Must be a whole number from 1 to ${restMaxPageSize}.` });
     }
+    const planning = planningFilter(c, problems);
     if (problems.length > 0) throw new BadUserInputError(problems);
 
     const { tasks } = await run(
@@ -106,11 +126,11 @@ export function createRestRoutes({ createContext, logger }: { createContext: Cre
       {
         first: limit,
         after: query.cursor ?? null,
-        filter: { status, search: query.q ?? null },
+        filter: { status, search: query.q ?? null, ...planning },
         orderBy: sort,
       },
       context,
-    ).catch(renameField({ after: "cursor", first: "limit", "filter.search": "q" }));
+    ).catch(renameField(listFieldNames));
     const data = tasks.edges.map((edge) => taskJson(edge.node));
     return c.json({
       data,
@@ -129,6 +149,7 @@ export function createRestRoutes({ createContext, logger }: { createContext: Cre
     const input = {
       title: field(body, "title", "string", true),
       description: field(body, "description", "string-or-null", false),
+      ...planningFields(body, "create"),
     };
     const { createTask } = await run(CreateTask, { input }, context).catch(renameField({}));
     const task = taskJson(createTask);
@@ -153,6 +174,9 @@ export function createRestRoutes({ createContext, logger }: { createContext: Cre
       // PUT replaces: a description left out is cleared.
       description: field(body, "description", "string-or-null", false) ?? null,
       ...(isCompleted === undefined ? {} : { isCompleted }),
+      // Due date, priority and labels are replaced only when sent: a client
+      // that does not know them leaves them as they are.
+      ...planningFields(body, "replace"),
       expectedVersion,
     };
     const { updateTask } = await run(UpdateTask, { id: c.req.param("id"), input }, context).catch(
@@ -237,6 +261,7 @@ async function jsonBody(c: HonoContext, need: "required" | "optional"): Promise<
 }
 
 function field(body: Json, name: string, type: "string", required: true): string;
+function field(body: Json, name: string, type: "string", required: false): string | undefined;
 function field(body: Json, name: string, type: "string-or-null", required: false): string | null | undefined;
 function field(body: Json, name: string, type: "boolean", required: true): boolean;
 function field(body: Json, name: string, type: "boolean", required: false): boolean | undefined;
@@ -262,6 +287,127 @@ function field(
   return value as string | boolean | null;
 }
 
+/** Due date, priority and labels from a create or PUT body; only those sent. */
+function planningFields(body: Json, mode: "create" | "replace") {
+  const fields: {
+    due?: { date: string } | { at: string } | null;
+    priority?: TaskPriority;
+    labels?: string[];
+  } = {};
+  const dueDate = field(body, "due_date", "string-or-null", false);
+  const dueAt = field(body, "due_at", "string-or-null", false);
+  if (dueDate != null && dueAt != null) {
+    throw new BadUserInputError([
+      { field: "due_at", message: "Give due_date (all day) or due_at (an instant), not both." },
+    ]);
+  }
+  if (dueDate != null) {
+    if (parseCalendarDate(dueDate) === undefined) {
+      throw new BadUserInputError([{ field: "due_date", message: "Must be a calendar date as YYYY-MM-DD." }]);
+    }
+    fields.due = { date: dueDate };
+  } else if (dueAt != null) {
+    if (parseInstant(dueAt) === undefined) {
+      throw new BadUserInputError([
+        {
+          field: "due_at",
+          message: "Must be an ISO-8601 date and time with an offset, e.g. 2026-12-24T17:00:00+01:00.",
+        },
+      ]);
+    }
+    fields.due = { at: dueAt };
+  } else if (mode === "replace" && (dueDate === null || dueAt === null)) {
+    // null clears the due date; leaving both out keeps it.
+    fields.due = null;
+  }
+  const priority = field(body, "priority", "string", false);
+  if (priority !== undefined) {
+    const value = own(priorities, priority);
+    if (value === undefined)
+      throw new BadUserInputError([{ field: "priority", message: `Must be one of ${priorityNames}.` }]);
+    fields.priority = value;
+  }
+  const labels = body.labels;
+  if (labels !== undefined) {
+    if (!Array.isArray(labels) || !labels.every((label) => typeof label === "string")) {
+      throw new BadUserInputError([{ field: "labels", message: "Must be an array of label names." }]);
+    }
+    fields.labels = labels;
+  }
+  return fields;
+}
+
+/** The list's query parameters for due dates, priorities and labels, as a GraphQL filter. */
+function planningFilter(c: HonoContext, problems: FieldProblem[]) {
+  const query = c.req.query();
+  const filter: {
+    timeZone?: string;
+    dueOn?: string;
+    dueAfter?: string;
+    dueBefore?: string;
+    overdue?: boolean;
+    hasDueDate?: boolean;
+    priorities?: TaskPriority[];
+    labels?: { anyOf?: string[]; allOf?: string[] };
+  } = {};
+  if (query.tz !== undefined) filter.timeZone = query.tz;
+  if (query.due_on !== undefined) {
+    if (parseCalendarDate(query.due_on) === undefined) {
+      problems.push({ field: "due_on", message: "Must be a calendar date as YYYY-MM-DD." });
+    } else filter.dueOn = query.due_on;
+  }
+  for (const [name, key] of [
+    ["due_after", "dueAfter"],
+    ["due_before", "dueBefore"],
+  ] as const) {
+    const value = query[name];
+    if (value === undefined) continue;
+    if (parseInstant(value) === undefined) {
+      problems.push({
+        field: name,
+        message: "Must be an ISO-8601 date and time with an offset, e.g. 2026-12-24T00:00:00Z.",
+      });
+    } else filter[key] = value;
+  }
+  for (const [name, key] of [
+    ["overdue", "overdue"],
+    ["has_due", "hasDueDate"],
+  ] as const) {
+    const value = query[name];
+    if (value === undefined) continue;
+    if (value !== "true" && value !== "false") problems.push({ field: name, message: "Must be true or false." });
+    else filter[key] = value === "true";
+  }
+  if (query.priority !== undefined) {
+    const values = listParameter(c, "priority").map((name) => own(priorities, name));
+    if (values.some((value) => value === undefined)) {
+      problems.push({ field: "priority", message: `Must be a comma-separated list of ${priorityNames}.` });
+    } else filter.priorities = values.filter((value) => value !== undefined);
+  }
+  const anyOf = query.labels === undefined ? undefined : listParameter(c, "labels");
+  const allOf = query.labels_all === undefined ? undefined : listParameter(c, "labels_all");
+  if (anyOf || allOf) filter.labels = { ...(anyOf ? { anyOf } : {}), ...(allOf ? { allOf } : {}) };
+  return filter;
+}
+
+/** A list parameter: comma-separated, repeatable (`?labels=a,b&labels=c`), blanks dropped. */
+function listParameter(c: HonoContext, name: string): string[] {
+  return (c.req.queries(name) ?? [])
+    .flatMap((value) => value.split(","))
+    .map((value) => value.trim())
+    .filter((value) => value !== "");
+}
+
+/** The list's GraphQL argument names as its query parameters. */
+const listFieldNames = {
+  after: "cursor",
+  first: "limit",
+  "filter.search": "q",
+  "filter.timeZone": "tz",
+  "filter.labels.anyOf": "labels",
+  "filter.labels.allOf": "labels_all",
+};
+
 /**
  * `If-Match: "<version>"` (or `*`, or absent) as an expected version. A tag
  * that is not one of ours can never match, so it fails the precondition.
@@ -284,7 +430,10 @@ function renameField(names: Record<string, string>, expectedVersion?: number | n
     if (!(error instanceof AppError)) throw error;
     if (error.code === "CONFLICT" && expectedVersion != null) throw new PreconditionFailedError();
     if (error.code !== "BAD_USER_INPUT" || error.details.length === 0) throw error;
-    const rename = (name: string) => names[name] ?? name.replace(/^input\./, "");
+    const rename = (name: string) =>
+      names[name] ??
+      Object.entries(names).find(([graphqlName]) => name.startsWith(`${graphqlName}.`))?.[1] ??
+      name.replace(/^input\./, "");
     throw new BadUserInputError(error.details.map((detail) => ({ ...detail, field: rename(detail.field) })));
   };
 }

@@ -5,6 +5,7 @@ import ScopeAuthPlugin from "@pothos/plugin-scope-auth";
 import ValidationPlugin from "@pothos/plugin-validation";
 import { GraphQLError, Kind } from "graphql";
 import type { Viewer } from "../auth/index.js";
+import { formatCalendarDate, parseCalendarDate, parseInstant } from "../calendar.js";
 import type { Context } from "../context.js";
 import { BadUserInputError, UnauthenticatedError } from "../errors.js";
 import type PrismaTypes from "../generated/pothos-types.js";
@@ -24,7 +25,7 @@ export const builder = new SchemaBuilder<{
   AuthScopes: { loggedIn: boolean };
   AuthContexts: { loggedIn: Context & { viewer: Viewer } };
   PrismaTypes: PrismaTypes;
-  Scalars: { DateTime: { Input: Date; Output: Date } };
+  Scalars: { DateTime: { Input: Date; Output: Date }; Date: { Input: Date; Output: Date } };
   DefaultFieldNullability: false;
   DefaultInputFieldRequiredness: false;
   Connection: {
@@ -73,8 +74,25 @@ builder.scalarType("DateTime", {
 });
 
 function parseDateTime(value: unknown): Date {
-  const date = typeof value === "string" ? new Date(value) : new Date(Number.NaN);
-  if (Number.isNaN(date.getTime())) throw new GraphQLError("DateTime must be an ISO-8601 string.");
+  const date = typeof value === "string" ? parseInstant(value) : undefined;
+  if (date === undefined) {
+    throw new GraphQLError(
+      "DateTime must be an ISO-8601 date and time with an offset, in the years 1000 to 9999, e.g. 2026-12-24T17:00:00+01:00.",
+    );
+  }
+  return date;
+}
+
+builder.scalarType("Date", {
+  description: "A calendar date, as an ISO-8601 string: 2026-12-24. Years 1000 to 9999.",
+  serialize: (value) => formatCalendarDate(value),
+  parseValue: (value) => parseDate(value),
+  parseLiteral: (node) => parseDate(node.kind === Kind.STRING ? node.value : undefined),
+});
+
+function parseDate(value: unknown): Date {
+  const date = typeof value === "string" ? parseCalendarDate(value) : undefined;
+  if (date === undefined) throw new GraphQLError("Date must be a calendar date as YYYY-MM-DD, e.g. 2026-12-24.");
   return date;
 }
 

@@ -2,22 +2,43 @@ import type { ArgBuilder, InputShapeFromFields } from "@pothos/core";
 import { queryFromInfo } from "@pothos/plugin-prisma";
 import type { GraphQLResolveInfo } from "graphql";
 import { z } from "zod";
+import { isTimeZone } from "../calendar.js";
 import type { Context } from "../context.js";
+import { labelKey, maxLabelsPerTask } from "../db/labels.js";
 import {
+  addTaskLabels,
   createTask,
   createTaskOnce,
+  type Due,
   deleteTask,
   findTask,
   listTasks,
+  removeTaskLabels,
   type TaskOrderField,
+  type TaskPriority,
+  type TaskPriorityName,
   type TaskQuery,
   type TaskStatus,
+  taskLabelsQuery,
+  taskPriorities,
   toggleTask,
   updateTask,
 } from "../db/tasks.js";
-import type { Prisma } from "../generated/prisma/client.js";
+import type { Label as LabelRow, Prisma } from "../generated/prisma/client.js";
 import { isStorableText } from "../text.js";
 import { builder } from "./builder.js";
+import { Label, labelName } from "./label.js";
+
+export const TaskPriorityEnum = builder.enumType("TaskPriority", {
+  description: "How urgent a task is, from NONE to URGENT. Ordering by priority follows this order.",
+  values: {
+    NONE: { value: taskPriorities.NONE },
+    LOW: { value: taskPriorities.LOW },
+    MEDIUM: { value: taskPriorities.MEDIUM },
+    HIGH: { value: taskPriorities.HIGH },
+    URGENT: { value: taskPriorities.URGENT },
+  } as const satisfies Record<TaskPriorityName, { value: number }>,
+});
 
 export const Task = builder.prismaObject("Task", {
   description: "Something to do, owned by one user.",
@@ -35,6 +56,38 @@ export const Task = builder.prismaObject("Task", {
     updatedAt: t.expose("updatedAt", { type: "DateTime", description: "When the task last changed." }),
     version: t.exposeInt("version", {
       description: "Starts at 1 and grows by one with every change. Pass it as `expectedVersion` to update safely.",
+    }),
+    dueDate: t.field({
+      type: "Date",
+      nullable: true,
+      description: "The calendar day an all-day task is due; null for a timed task or one without a due date.",
+      select: { dueAt: true, dueAllDay: true },
+      resolve: (task) => (task.dueAllDay ? task.dueAt : null),
+    }),
+    dueAt: t.field({
+      type: "DateTime",
+      nullable: true,
+      description: "The instant a timed task is due; null for an all-day task or one without a due date.",
+      select: { dueAt: true, dueAllDay: true },
+      resolve: (task) => (task.dueAllDay ? null : task.dueAt),
+    }),
+    priority: t.field({
+      type: TaskPriorityEnum,
+      description: "NONE unless set.",
+      select: { priority: true },
+      // The column's CHECK constraint holds it to 0..4.
+      resolve: (task) => task.priority as TaskPriority,
+    }),
+    labels: t.field({
+      type: [Label],
+      description: `The task's labels (at most ${maxLabelsPerTask}), by name.`,
+      select: (_args, _context, nested) => ({ labels: { ...taskLabelsQuery, select: { label: nested(true) } } }),
+      resolve: async (task, _args, context) =>
+        // Loaded with the task, except after a write, which returns the bare row.
+        (
+          (task as { labels?: { label: LabelRow }[] }).labels ??
+          (await context.prisma.taskLabel.findMany({ ...taskLabelsQuery, where: { taskId: task.id } }))
+        ).map(({ label }) => label),
     }),
     ownerId: t.exposeID("userId", { description: "The id of the user the task belongs to: always the caller." }),
     owner: t.relation("user", { description: "The user the task belongs to: always the caller." }),
@@ -79,6 +132,12 @@ const TaskOrderFieldEnum = builder.enumType("TaskOrderField", {
     CREATED_AT: { value: "createdAt", description: "When the task was created." },
     UPDATED_AT: { value: "updatedAt", description: "When the task last changed." },
     TITLE: { value: "title", description: "The title, in the database's collation." },
+    DUE: {
+      value: "dueAt",
+      description:
+        "When the task is due; tasks without a due date come last in either direction. An all-day task sorts as the start of its day in UTC.",
+    },
+    PRIORITY: { value: "priority", description: "NONE to URGENT: DESC puts the most urgent first." },
   } as const satisfies Record<string, { value: TaskOrderField; description: string }>,
 });
 
@@ -89,14 +148,50 @@ const SortDirection = builder.enumType("SortDirection", {
   >,
 });
 
+const timeZone = z.string().refine(isTimeZone, "Must be an IANA time zone, such as Europe/Berlin or UTC.");
+
+/** Label names in a list: each valid, at most `max` different ones (ignoring case). */
+const labelNames = (max: number) =>
+  z.array(labelName).refine((names) => new Set(names.map(labelKey)).size <= max, `At most ${max} different labels.`);
+
+const TaskLabelFilter = builder.inputType("TaskLabelFilter", {
+  description: "Tasks by their labels' names (ignoring case). A name no label has matches no task.",
+  fields: (t) => ({
+    anyOf: t.stringList({ description: "Carrying at least one of these.", validate: labelNames(maxLabelsPerTask) }),
+    allOf: t.stringList({ description: "Carrying every one of these.", validate: labelNames(maxLabelsPerTask) }),
+  }),
+});
+
 const TaskFilter = builder.inputType("TaskFilter", {
-  description: "Narrows a task list.",
+  description:
+    "Narrows a task list; every condition given must hold. Calendar days are read in `timeZone`: an all-day task is due throughout its day there, a timed task at its instant.",
   fields: (t) => ({
     status: t.field({ type: TaskStatusFilter, defaultValue: "ALL" }),
     search: t.string({
       description: "Case-insensitive text to find in the title or description.",
       validate: z.string().max(200, "Must be at most 200 characters.").refine(storableText, storableTextMessage),
     }),
+    timeZone: t.string({
+      defaultValue: "UTC",
+      validate: timeZone,
+      description: "The IANA time zone that calendar days are read in, e.g. Europe/Berlin. UTC by default.",
+    }),
+    dueOn: t.field({ type: "Date", description: "Due on this day: all-day tasks of the date, timed ones within it." }),
+    dueAfter: t.field({
+      type: "DateTime",
+      description: "Due at or after this instant (an all-day task whose day has not ended by then counts).",
+    }),
+    dueBefore: t.field({
+      type: "DateTime",
+      description: "Due before this instant (an all-day task whose day has begun by then counts).",
+    }),
+    overdue: t.boolean({
+      description:
+        "true: open tasks past due (a timed task after its instant, an all-day task once its day is over); false: every other task.",
+    }),
+    hasDueDate: t.boolean({ description: "true: tasks with a due date; false: tasks without one." }),
+    priorities: t.field({ type: [TaskPriorityEnum], description: "Any of these priorities." }),
+    labels: t.field({ type: TaskLabelFilter }),
   }),
 });
 
@@ -108,12 +203,43 @@ const TaskOrder = builder.inputType("TaskOrder", {
   }),
 });
 
+const TaskDueInput = builder.inputType("TaskDueInput", {
+  description: "When a task is due: give exactly one of `date` (all day) and `at` (an instant).",
+  fields: (t) => ({
+    date: t.field({ type: "Date", description: "Due all day on this calendar date." }),
+    at: t.field({ type: "DateTime", description: "Due at this instant." }),
+  }),
+});
+
+const due = z
+  .object({ date: z.date().nullish(), at: z.date().nullish() })
+  .refine((value) => (value.date == null) !== (value.at == null), "Give exactly one of date and at.");
+
+/** The data layer's due date from the input's. */
+function dueOf(input: { date?: Date | null | undefined; at?: Date | null | undefined }): Due {
+  return input.date ? { at: input.date, allDay: true } : { at: input.at ?? new Date(Number.NaN), allDay: false };
+}
+
+const labelsField = (t: Parameters<Parameters<typeof builder.inputType>[1]["fields"]>[0], verb: string) =>
+  t.stringList({
+    description: `${verb} (at most ${maxLabelsPerTask}), by name: a name the caller has no label for makes one.`,
+  });
+
 const CreateTaskInput = builder.inputType("CreateTaskInput", {
   fields: (t) => ({
     title: t.string({ required: true, description: "1 to 200 characters; surrounding spaces are removed." }),
     description: t.string({ description: "At most 1000 characters." }),
+    due: t.field({ type: TaskDueInput, description: "When the task is due; none unless given." }),
+    priority: t.field({ type: TaskPriorityEnum, description: "NONE unless given." }),
+    labels: labelsField(t, "Its labels"),
   }),
-  validate: z.object({ title, description: description.nullish() }),
+  validate: z.object({
+    title,
+    description: description.nullish(),
+    due: due.nullish(),
+    priority: z.number().nullish(),
+    labels: labelNames(maxLabelsPerTask).nullish(),
+  }),
 });
 
 const UpdateTaskInput = builder.inputType("UpdateTaskInput", {
@@ -122,6 +248,9 @@ const UpdateTaskInput = builder.inputType("UpdateTaskInput", {
     title: t.string(),
     description: t.string(),
     isCompleted: t.boolean({ description: "Completing sets `completedAt`; reopening clears it." }),
+    due: t.field({ type: TaskDueInput, description: "When the task is due; null removes the due date." }),
+    priority: t.field({ type: TaskPriorityEnum }),
+    labels: labelsField(t, "The whole set of its labels, replacing the ones it has"),
     expectedVersion: t.int({
       description: "If given, the update happens only while the task is still at this version (else CONFLICT).",
     }),
@@ -132,11 +261,22 @@ const UpdateTaskInput = builder.inputType("UpdateTaskInput", {
       title: title.nullish(),
       description: description.nullish(),
       isCompleted: z.boolean().nullish(),
+      due: due.nullish(),
+      // null priority and labels mean "not given", as for the title.
+      priority: z.number().nullish(),
+      labels: labelNames(maxLabelsPerTask).nullish(),
       expectedVersion: version.nullish(),
     })
-    .refine((input) => input.title != null || input.description !== undefined || input.isCompleted != null, {
-      message: "Give at least one of title, description, isCompleted.",
-    }),
+    .refine(
+      (input) =>
+        input.title != null ||
+        input.description !== undefined ||
+        input.isCompleted != null ||
+        input.due !== undefined ||
+        input.priority != null ||
+        input.labels != null,
+      { message: "Give at least one of title, description, isCompleted, due, priority, labels." },
+    ),
 });
 
 // --- Queries ----------------------------------------------------------------
@@ -171,6 +311,9 @@ export async function resolveTaskList(userId: string, args: TaskListArgs, contex
       userId,
       status: args.filter?.status ?? "ALL",
       search: args.filter?.search,
+      due: dueFilterOf(args.filter),
+      priorities: args.filter?.priorities,
+      labels: { anyOf: args.filter?.labels?.anyOf, allOf: args.filter?.labels?.allOf },
       orderBy,
       first: args.first,
       after: args.after,
@@ -206,6 +349,18 @@ export async function resolveTaskList(userId: string, args: TaskListArgs, contex
 }
 
 type TaskRow = Awaited<ReturnType<typeof findTask>> & object;
+
+function dueFilterOf(filter: TaskListArgs["filter"]) {
+  if (!filter) return undefined;
+  return {
+    timeZone: filter.timeZone ?? "UTC",
+    on: filter.dueOn,
+    after: filter.dueAfter,
+    before: filter.dueBefore,
+    overdue: filter.overdue,
+    hasDue: filter.hasDueDate,
+  };
+}
 
 /** The select/include Prisma needs for the fields the client asked for (owner included: no N+1). */
 function taskQuery(context: Context, info: GraphQLResolveInfo, path: string[], keyField?: TaskOrderField): TaskQuery {
@@ -256,7 +411,13 @@ builder.mutationFields((t) => ({
       "Adds a task for the caller. Send an `Idempotency-Key` header to make retries safe: the same key with the same input returns the first result (for 24 hours) instead of adding another task; with another input it is refused (IDEMPOTENCY_KEY_REUSED).",
     args: { input: t.arg({ type: CreateTaskInput, required: true }) },
     resolve: (query, _root, { input }, context) => {
-      const fields = { title: input.title, description: emptyToNull(input.description) ?? null };
+      const fields = {
+        title: input.title,
+        description: emptyToNull(input.description) ?? null,
+        due: input.due ? dueOf(input.due) : null,
+        priority: input.priority ?? taskPriorities.NONE,
+        labels: input.labels ?? [],
+      };
       return context.idempotencyKey === null
         ? createTask(context.prisma, context.viewer.id, fields, query)
         : createTaskOnce(context.prisma, context.viewer.id, fields, {
@@ -282,6 +443,9 @@ builder.mutationFields((t) => ({
           title: input.title ?? undefined,
           description: emptyToNull(input.description),
           isCompleted: input.isCompleted ?? undefined,
+          due: input.due === undefined ? undefined : input.due === null ? null : dueOf(input.due),
+          priority: input.priority ?? undefined,
+          labels: input.labels ?? undefined,
         },
         input.expectedVersion,
       ),
@@ -308,6 +472,30 @@ builder.mutationFields((t) => ({
     },
     resolve: (_query, _root, { id, expectedVersion }, context) =>
       toggleTask(context.prisma, context.viewer.id, String(id), expectedVersion),
+  }),
+
+  addTaskLabels: t.withAuth({ loggedIn: true }).prismaField({
+    type: Task,
+    description: "Puts labels on a task by name, keeping the ones it has. A new name makes a label.",
+    args: {
+      id: t.arg.id({ required: true, validate: taskId }),
+      names: t.arg.stringList({ required: true, validate: labelNames(maxLabelsPerTask) }),
+      expectedVersion: expectedVersionArg(t.arg),
+    },
+    resolve: (_query, _root, { id, names, expectedVersion }, context) =>
+      addTaskLabels(context.prisma, context.viewer.id, String(id), names, expectedVersion),
+  }),
+
+  removeTaskLabels: t.withAuth({ loggedIn: true }).prismaField({
+    type: Task,
+    description: "Takes labels off a task by name; names it does not carry are ignored. The labels themselves stay.",
+    args: {
+      id: t.arg.id({ required: true, validate: taskId }),
+      names: t.arg.stringList({ required: true, validate: labelNames(maxLabelsPerTask) }),
+      expectedVersion: expectedVersionArg(t.arg),
+    },
+    resolve: (_query, _root, { id, names, expectedVersion }, context) =>
+      removeTaskLabels(context.prisma, context.viewer.id, String(id), names, expectedVersion),
   }),
 
   deleteTask: t.withAuth({ loggedIn: true }).field({

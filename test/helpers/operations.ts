@@ -16,6 +16,14 @@ graphql(`
     createdAt
     updatedAt
     version
+    dueDate
+    dueAt
+    priority
+    labels {
+      id
+      name
+      color
+    }
     owner {
       id
       email
@@ -190,6 +198,75 @@ export const ToggleTaskCompletedBrief = graphql(`
       id
       isCompleted
       version
+    }
+  }
+`);
+
+// --- Labels --------------------------------------------------------------------
+
+graphql(`
+  fragment LabelFields on Label {
+    id
+    name
+    color
+    taskCount
+    createdAt
+    updatedAt
+  }
+`);
+
+export const ListLabels = graphql(`
+  query ListLabels {
+    labels {
+      ...LabelFields
+    }
+  }
+`);
+
+export const GetLabel = graphql(`
+  query GetLabel($id: ID!) {
+    label(id: $id) {
+      ...LabelFields
+    }
+  }
+`);
+
+export const CreateLabel = graphql(`
+  mutation CreateLabel($input: CreateLabelInput!) {
+    createLabel(input: $input) {
+      ...LabelFields
+    }
+  }
+`);
+
+export const UpdateLabel = graphql(`
+  mutation UpdateLabel($id: ID!, $input: UpdateLabelInput!) {
+    updateLabel(id: $id, input: $input) {
+      ...LabelFields
+    }
+  }
+`);
+
+export const DeleteLabel = graphql(`
+  mutation DeleteLabel($id: ID!) {
+    deleteLabel(id: $id) {
+      deletedLabelId
+    }
+  }
+`);
+
+export const AddTaskLabels = graphql(`
+  mutation AddTaskLabels($id: ID!, $names: [String!]!, $expectedVersion: Int) {
+    addTaskLabels(id: $id, names: $names, expectedVersion: $expectedVersion) {
+      ...TaskFields
+    }
+  }
+`);
+
+export const RemoveTaskLabels = graphql(`
+  mutation RemoveTaskLabels($id: ID!, $names: [String!]!, $expectedVersion: Int) {
+    removeTaskLabels(id: $id, names: $names, expectedVersion: $expectedVersion) {
+      ...TaskFields
     }
   }
 `);

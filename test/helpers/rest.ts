@@ -24,6 +24,10 @@ export interface RestTask {
   created_at: string;
   updated_at: string;
   version: number;
+  due_date: string | null;
+  due_at: string | null;
+  priority: string;
+  labels: string[];
 }
 
 /** A GraphQL task as the REST API spells it. */
@@ -38,6 +42,10 @@ export function asRest(task: TaskFieldsFragment): RestTask {
     created_at: task.createdAt,
     updated_at: task.updatedAt,
     version: task.version,
+    due_date: task.dueDate ?? null,
+    due_at: task.dueAt ?? null,
+    priority: task.priority.toLowerCase(),
+    labels: task.labels.map((label) => label.name),
   };
 }
 
