@@ -63,4 +63,49 @@ describe("database constraints", () => {
     await db.prisma.user.delete({ where: { id: "leaver" } });
     expect(await db.prisma.task.count({ where: { userId: "leaver" } })).toBe(0);
   });
+
+  it("an all-day due date is midnight UTC, and a priority is 0 to 4", async () => {
+    const task = await db.prisma.task.create({ data: { userId: "owner", title: "due" } });
+    const set = (dueAt: string | null, allDay: boolean) =>
+      db.prisma.$executeRaw`UPDATE tasks SET due_at = ${dueAt}::timestamptz, due_all_day = ${allDay}
+        WHERE id = ${task.id}::uuid`;
+    await expect(set("2026-12-24T00:00:00Z", true)).resolves.toBe(1);
+    await expect(set("2026-12-24T00:00:01Z", true)).rejects.toThrow(/tasks_due_all_day_is_a_date/);
+    await expect(set(null, true)).rejects.toThrow(/tasks_due_all_day_is_a_date/);
+    await expect(set("2026-12-24T10:00:00Z", false)).resolves.toBe(1);
+    const priority = (value: number) =>
+      db.prisma.$executeRaw`UPDATE tasks SET priority = ${value}::smallint WHERE id = ${task.id}::uuid`;
+    await expect(priority(5)).rejects.toThrow(/tasks_priority_range/);
+    await expect(priority(-1)).rejects.toThrow(/tasks_priority_range/);
+    await expect(priority(4)).resolves.toBe(1);
+  });
+
+  it("label names are unique per user ignoring case (by their key), never blank, without commas; colors are #rrggbb", async () => {
+    await db.prisma.user.create({ data: { id: "labeller" } });
+    const label = (userId: string, name: string, color: string | null = null) =>
+      db.prisma.$executeRaw`INSERT INTO labels (user_id, name, name_key, color)
+        VALUES (${userId}, ${name}, ${name.toLowerCase()}, ${color})`;
+    await expect(label("owner", "Home", "#00ff00")).resolves.toBe(1);
+    await expect(label("owner", "HOME")).rejects.toThrow(/labels_user_name_key|unique/i);
+    await expect(label("labeller", "home")).resolves.toBe(1);
+    await expect(label("owner", " ")).rejects.toThrow(/labels_name_(valid|key_not_blank)/);
+    await expect(label("owner", "a,b")).rejects.toThrow(/labels_name_valid/);
+    await expect(label("owner", "red", "red")).rejects.toThrow(/labels_color_hex/);
+    await expect(label("owner", "upper", "#00FF00")).rejects.toThrow(/labels_color_hex/);
+  });
+
+  it("a task carries only labels of its own user", async () => {
+    const task = await db.prisma.task.create({ data: { userId: "owner", title: "labelled" } });
+    const own = await db.prisma.label.create({ data: { userId: "owner", name: "mine", nameKey: "mine" } });
+    const foreign = await db.prisma.label.create({ data: { userId: "labeller", name: "theirs", nameKey: "theirs" } });
+    const link = (userId: string, labelId: string) =>
+      db.prisma.$executeRaw`INSERT INTO task_labels (user_id, task_id, label_id)
+        VALUES (${userId}, ${task.id}::uuid, ${labelId}::uuid)`;
+    await expect(link("labeller", foreign.id)).rejects.toThrow(/task_labels_task_id_user_id_fkey/);
+    await expect(link("owner", foreign.id)).rejects.toThrow(/task_labels_label_id_user_id_fkey/);
+    await expect(link("owner", own.id)).resolves.toBe(1);
+    // Deleting the label or the task takes the link with it.
+    await db.prisma.label.delete({ where: { id: own.id } });
+    expect(await db.prisma.taskLabel.count({ where: { taskId: task.id } })).toBe(0);
+  });
 });

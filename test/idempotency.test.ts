@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CreateTaskInput } from "../src/gql/graphql.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { codesOf, execute } from "./helpers/graphql.js";
 import { CreateTask } from "./helpers/operations.js";
@@ -76,6 +77,50 @@ describe("Idempotency-Key on creates", () => {
     const reused = await gql(alice, key, "Something else");
     expect(reused.status).toBe(422);
     expect(codesOf(reused)).toEqual(["IDEMPOTENCY_KEY_REUSED"]);
+  });
+
+  // Each planning field is part of the request: a retry that changed only
+  // one of them is another request, and is refused rather than answered with
+  // the first task (which would lose the change).
+  it.each([
+    [{ due_date: "2026-12-24" }, { due_date: "2026-12-25" }],
+    [{ due_date: "2026-12-24" }, { due_at: "2026-12-24T00:00:00Z" }],
+    [{ due_at: "2026-12-24T10:00:00Z" }, { due_at: "2026-12-24T10:00:01Z" }],
+    [{ priority: "high" }, { priority: "urgent" }],
+    [{ priority: "none" }, {}],
+    [{ labels: ["home"] }, { labels: ["home", "work"] }],
+    [{ labels: ["home"] }, {}],
+  ])("the same key with %j, then %j, is a 422", async (first, second) => {
+    const key = randomUUID();
+    const created = await post(alice, key, { title: "Plan", ...first });
+    // Not the default: the second body differs in what the first one set.
+    expect(created.status).toBe(201);
+    const before = await tasksOf("idem-alice");
+    const changed = await post(alice, key, { title: "Plan", ...second });
+    if (JSON.stringify(first) === JSON.stringify({ priority: "none" })) {
+      // "none" is the default: leaving it out is the same request.
+      expect(changed.status).toBe(201);
+      expect(changed.body).toEqual(created.body);
+    } else {
+      expect(changed.status).toBe(422);
+      expect(changed.body).toMatchObject({ error: { code: "IDEMPOTENCY_KEY_REUSED" } });
+    }
+    expect(await tasksOf("idem-alice")).toBe(before);
+  });
+
+  it("a replay returns the labels the task was created with, in either case of their names", async () => {
+    const key = randomUUID();
+    const first = await post(alice, key, { title: "Labelled", labels: ["Garden", "tools"], due_date: "2027-01-02" });
+    const retry = await post(alice, key, { title: "Labelled", labels: ["TOOLS", "garden"], due_date: "2027-01-02" });
+    expect(retry.status).toBe(201);
+    expect(retry.body).toEqual(first.body);
+    expect((first.body as { data: { labels: string[] } }).data.labels).toEqual(["Garden", "tools"]);
+    const graphqlKey = randomUUID();
+    const input: CreateTaskInput = { title: "G", priority: "HIGH", labels: ["x"], due: { at: "2027-01-02T03:04:05Z" } };
+    const one = await execute(t, CreateTask, { input }, { token: alice, headers: { "idempotency-key": graphqlKey } });
+    const two = await execute(t, CreateTask, { input }, { token: alice, headers: { "idempotency-key": graphqlKey } });
+    expect(two.data?.createTask).toEqual(one.data?.createTask);
+    expect(one.data?.createTask).toMatchObject({ priority: "HIGH", dueAt: "2027-01-02T03:04:05.000Z" });
   });
 
   // A retry that changed only the description is another request: answering
