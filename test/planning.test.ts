@@ -279,6 +279,28 @@ describe("labels", () => {
     expect(dataOf(await execute(t, ListLabels, {}, user.token)).labels.map((l) => l.name)).toEqual(["a", "B", "c"]);
   });
 
+  it(`are at most ${500} per user: one more is refused, by name or on a task, and nothing is written`, async () => {
+    const user = await newUser("cap");
+    dataOf(await execute(t, CreateLabel, { input: { name: "first" } }, user.token));
+    await t.db.prisma.label.createMany({
+      data: Array.from({ length: 499 }, (_, i) => ({ userId: user.id, name: `bulk ${i}`, nameKey: `bulk ${i}` })),
+    });
+    expect(response400Field(await execute(t, CreateLabel, { input: { name: "one more" } }, user.token))).toBe("name");
+    const onTask = await rest(t, "POST", `/api/${user.id}/tasks`, {
+      token: user.token,
+      body: { title: "t", labels: ["first", "one more"] },
+    });
+    expect(errorOf(onTask, 400, "BAD_USER_INPUT").details?.[0]?.field).toBe("labels");
+    // Existing names are still fine.
+    const ok = taskOf(
+      await rest(t, "POST", `/api/${user.id}/tasks`, { token: user.token, body: { title: "t", labels: ["FIRST"] } }),
+      201,
+    );
+    expect(ok.labels).toEqual(["first"]);
+    expect(listOf(await rest(t, "GET", `/api/${user.id}/tasks`, { token: user.token })).meta.total).toBe(1);
+    expect(dataOf(await execute(t, ListLabels, {}, user.token)).labels).toHaveLength(500);
+  });
+
   it("of another user are invisible, exactly like missing ones", async () => {
     const owner = await newUser("owner");
     const other = await newUser("other");
@@ -399,6 +421,9 @@ describe("filters", () => {
     ]);
     expect(await titlesMatching(user, { labels: { anyOf: ["nope"] } }, "labels=nope")).toEqual([]);
     expect(await titlesMatching(user, { hasDueDate: false }, "has_due=false")).toEqual(["no due"]);
+    // REST: priorities in any case; an empty list filters nothing.
+    expect(await titlesMatching(user, { priorities: ["URGENT"] }, "priority=Urgent")).toHaveLength(3);
+    expect(await titlesMatching(user, {}, "priority=&labels=&labels_all=")).toHaveLength(8);
     expect(await titlesMatching(user, { hasDueDate: true }, "has_due=true")).toHaveLength(7);
   });
 

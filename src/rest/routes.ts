@@ -322,7 +322,7 @@ function planningFields(body: Json, mode: "create" | "replace") {
   }
   const priority = field(body, "priority", "string", false);
   if (priority !== undefined) {
-    const value = own(priorities, priority);
+    const value = own(priorities, priority.toLowerCase());
     if (value === undefined)
       throw new BadUserInputError([{ field: "priority", message: `Must be one of ${priorityNames}.` }]);
     fields.priority = value;
@@ -378,15 +378,18 @@ function planningFilter(c: HonoContext, problems: FieldProblem[]) {
     if (value !== "true" && value !== "false") problems.push({ field: name, message: "Must be true or false." });
     else filter[key] = value === "true";
   }
-  if (query.priority !== undefined) {
-    const values = listParameter(c, "priority").map((name) => own(priorities, name));
+  // An empty list (`?priority=`) filters nothing, as if it were left out.
+  const names = listParameter(c, "priority");
+  if (names.length > 0) {
+    const values = names.map((name) => own(priorities, name.toLowerCase()));
     if (values.some((value) => value === undefined)) {
       problems.push({ field: "priority", message: `Must be a comma-separated list of ${priorityNames}.` });
     } else filter.priorities = values.filter((value) => value !== undefined);
   }
-  const anyOf = query.labels === undefined ? undefined : listParameter(c, "labels");
-  const allOf = query.labels_all === undefined ? undefined : listParameter(c, "labels_all");
-  if (anyOf || allOf) filter.labels = { ...(anyOf ? { anyOf } : {}), ...(allOf ? { allOf } : {}) };
+  const [anyOf, allOf] = [listParameter(c, "labels"), listParameter(c, "labels_all")];
+  if (anyOf.length > 0 || allOf.length > 0) {
+    filter.labels = { ...(anyOf.length > 0 ? { anyOf } : {}), ...(allOf.length > 0 ? { allOf } : {}) };
+  }
   return filter;
 }
 
