@@ -46,11 +46,18 @@ export function addDays(date: Date, days: number): Date {
   return new Date(date.getTime() + days * dayMs);
 }
 
+/**
+ * One formatter per zone name as given. Intl accepts names in any case
+ * ("europe/berlin"), so the names a client can send are unbounded: the cache
+ * starts over past a bound rather than grow with them.
+ */
 const formatters = new Map<string, Intl.DateTimeFormat>();
+const maxFormatters = 1000;
 
 function formatterFor(timeZone: string): Intl.DateTimeFormat {
   let formatter = formatters.get(timeZone);
   if (formatter === undefined) {
+    if (formatters.size >= maxFormatters) formatters.clear();
     formatter = new Intl.DateTimeFormat("en-US", {
       timeZone,
       hourCycle: "h23",
