@@ -97,7 +97,8 @@ export async function deleteLabel(prisma: PrismaClient, userId: string, id: stri
 async function touchTasksLabelled(tx: Db, userId: string, labelId: string): Promise<void> {
   await tx.$executeRaw`
     UPDATE tasks SET version = version + 1, updated_at = now()
-    WHERE user_id = ${userId} AND id IN (SELECT task_id FROM task_labels WHERE label_id = ${labelId}::uuid)`;
+    WHERE user_id = ${userId}
+      AND id IN (SELECT task_id FROM task_labels WHERE user_id = ${userId} AND label_id = ${labelId}::uuid)`;
 }
 
 /**

@@ -17,7 +17,11 @@ import { addLabelsTo, labelIdsFor, labelKey, removeLabelsFrom, setTaskLabels } f
  * are inferred from those enums, so a mismatch fails the typecheck.
  */
 export type TaskStatus = "ALL" | "OPEN" | "COMPLETED";
-/** The columns a list can be ordered by: each has a (user_id, column, id) index. */
+/**
+ * The columns a list can be ordered by. created_at, due_at and priority have
+ * (user_id, column, id) indexes; updated_at and title are sorted per request
+ * (npm run bench:indexes measures both).
+ */
 export type TaskOrderField = Extract<
   Prisma.TaskScalarFieldEnum,
   "createdAt" | "updatedAt" | "title" | "dueAt" | "priority"
@@ -109,33 +113,22 @@ export async function listTasks<T extends Pick<Task, "id" | TaskOrderField>>(
     throw new BadUserInputError([{ field: sizeField, message: `Must be between 0 and ${options.maxPageSize}.` }]);
   }
 
-  const filter = matching(options);
+  const labels = await labelIdsOf(prisma, options.userId, options.labels);
+  const filter = matching(options, labels);
   const afterKey = after == null ? undefined : decodeCursor(after, orderBy.field, "after");
   const beforeKey = before == null ? undefined : decodeCursor(before, orderBy.field, "before");
 
   // Reading backward: walk the order in reverse, then put the page right.
   const direction: SortDirection = backward === (orderBy.direction === "asc") ? "desc" : "asc";
-  const segments = segmentsOf(orderBy.field);
-  const walk = backward ? [...segments].reverse() : segments;
   const rows: T[] = [];
-  for (const segment of walk) {
+  for (const range of rangesOf(segmentsOf(orderBy.field), orderBy.direction, afterKey, beforeKey, backward)) {
     const take = size + 1 - rows.length;
     if (take <= 0) break;
-    // A segment wholly before the `after` cursor, or wholly beyond `before`, holds nothing of the page.
-    if (afterKey && segmentIndex(afterKey) > segment.index) continue;
-    if (beforeKey && segmentIndex(beforeKey) < segment.index) continue;
-    const keyset: Prisma.TaskWhereInput[] = [];
-    if (afterKey && segmentIndex(afterKey) === segment.index) {
-      keyset.push(beyond(afterKey, segment.field, orderBy.direction, "forward"));
-    }
-    if (beforeKey && segmentIndex(beforeKey) === segment.index) {
-      keyset.push(beyond(beforeKey, segment.field, orderBy.direction, "backward"));
-    }
     rows.push(
       ...((await prisma.task.findMany({
         ...withKeyFields(query, orderBy.field),
-        where: { AND: [filter, segment.where, ...keyset] },
-        orderBy: segment.field === null ? [{ id: direction }] : [{ [segment.field]: direction }, { id: direction }],
+        where: { AND: [filter, ...range.where] },
+        orderBy: [...range.orderBy.map((column) => ({ [column]: direction })), { id: direction }],
         take,
       })) as unknown as T[]),
     );
@@ -167,15 +160,18 @@ export async function listTasks<T extends Pick<Task, "id" | TaskOrderField>>(
 interface Segment {
   index: number;
   where: Prisma.TaskWhereInput;
-  /** The column this range is ordered by before the id; null when only by id. */
-  field: TaskOrderField | null;
+  /** The column a cursor in this range compares before the id; null when only the id tells tasks apart. */
+  keyField: TaskOrderField | null;
+  /** The columns it is read in order of, before the id (the index's order). */
+  orderBy: TaskOrderField[];
 }
 
 function segmentsOf(field: TaskOrderField): Segment[] {
-  if (field !== "dueAt") return [{ index: 0, where: {}, field }];
+  if (field !== "dueAt") return [{ index: 0, where: {}, keyField: field, orderBy: [field] }];
   return [
-    { index: 0, where: { dueAt: { not: null } }, field },
-    { index: 1, where: { dueAt: null }, field: null },
+    { index: 0, where: { dueAt: { not: null } }, keyField: field, orderBy: [field] },
+    // All null: ordered by due_at too, so that PostgreSQL reads it from the due-date index.
+    { index: 1, where: { dueAt: null }, keyField: null, orderBy: [field] },
   ];
 }
 
@@ -184,18 +180,98 @@ function segmentIndex(key: CursorKey): number {
   return key.value === null ? 1 : 0;
 }
 
-function matching({ userId, status, search, due, priorities, labels, now }: ListTasksOptions): Prisma.TaskWhereInput {
+/** One index range to read: conditions, and the columns it is ordered by before the id. */
+interface Range {
+  where: Prisma.TaskWhereInput[];
+  orderBy: TaskOrderField[];
+}
+
+/** The ranges that hold a page, in the order they are read (walking backward: in reverse). */
+function rangesOf(
+  segments: Segment[],
+  direction: SortDirection,
+  afterKey: CursorKey | undefined,
+  beforeKey: CursorKey | undefined,
+  backward: boolean,
+): Range[] {
+  const ranges: Range[] = [];
+  const start = backward ? beforeKey : afterKey;
+  const towards = backward ? "backward" : "forward";
+  for (const segment of backward ? [...segments].reverse() : segments) {
+    // A segment wholly before the `after` cursor, or wholly beyond `before`, holds nothing of the page.
+    if (afterKey && segmentIndex(afterKey) > segment.index) continue;
+    if (beforeKey && segmentIndex(beforeKey) < segment.index) continue;
+    const inSegment = (key: CursorKey | undefined): key is CursorKey =>
+      key !== undefined && segmentIndex(key) === segment.index;
+    const end = backward ? afterKey : beforeKey;
+    const endBound = inSegment(end)
+      ? [beyond(end, segment.keyField, direction, backward ? "forward" : "backward")]
+      : [];
+    if (segment.keyField === "priority" && inSegment(start)) {
+      // Five priorities, so most tasks tie with the cursor's: read the rest
+      // of its priority as a range of ids, then the priorities beyond it.
+      // Each is one index range; a single `priority <= p` range would read
+      // every task of the cursor's priority before the cursor.
+      ranges.push({
+        where: [
+          segment.where,
+          { priority: start.value as number },
+          beyond(start, null, direction, towards),
+          ...endBound,
+        ],
+        orderBy: [],
+      });
+      ranges.push({
+        where: [segment.where, strictlyBeyond(start, "priority", direction, towards), ...endBound],
+        orderBy: ["priority"],
+      });
+      continue;
+    }
+    const startBound = inSegment(start) ? [beyond(start, segment.keyField, direction, towards)] : [];
+    ranges.push({ where: [segment.where, ...startBound, ...endBound], orderBy: segment.orderBy });
+  }
+  return ranges;
+}
+
+/**
+ * A label filter's names as the user's label ids, looked up first: the
+ * planner estimates a filter on ids far better than one joined through
+ * names (npm run bench:indexes). A name the user has no label for matches
+ * nothing.
+ */
+async function labelIdsOf(
+  prisma: PrismaClient,
+  userId: string,
+  labels: ListTasksOptions["labels"],
+): Promise<{ anyOf?: string[]; allOf?: string[][] }> {
+  const anyOf = labels?.anyOf ? [...new Set(labels.anyOf.map(labelKey))] : undefined;
+  const allOf = labels?.allOf ? [...new Set(labels.allOf.map(labelKey))] : undefined;
+  const keys = [...(anyOf ?? []), ...(allOf ?? [])];
+  if (keys.length === 0) return { ...(anyOf ? { anyOf: [] } : {}), ...(allOf ? { allOf: [] } : {}) };
+  const found = await prisma.label.findMany({
+    where: { userId, nameKey: { in: keys } },
+    select: { id: true, nameKey: true },
+  });
+  const idOf = new Map(found.map((label) => [label.nameKey, label.id]));
+  const idsOf = (names: string[]) => names.flatMap((key) => idOf.get(key) ?? []);
+  return {
+    ...(anyOf ? { anyOf: idsOf(anyOf) } : {}),
+    // Each name as a list of the ids it may be: none when the user has no such label.
+    ...(allOf ? { allOf: allOf.map((key) => idsOf([key])) } : {}),
+  };
+}
+
+function matching(
+  { userId, status, search, due, priorities, now }: ListTasksOptions,
+  labels: { anyOf?: string[]; allOf?: string[][] },
+): Prisma.TaskWhereInput {
   const where: Prisma.TaskWhereInput = { userId };
   const and: Prisma.TaskWhereInput[] = [];
   if (status !== "ALL") where.isCompleted = status === "COMPLETED";
   if (due) and.push(...dueConditions(due, now ?? new Date()));
   if (priorities) where.priority = { in: [...priorities] };
-  for (const key of new Set((labels?.allOf ?? []).map(labelKey))) {
-    and.push({ labels: { some: { label: { nameKey: key } } } });
-  }
-  if (labels?.anyOf) {
-    and.push({ labels: { some: { label: { nameKey: { in: [...new Set(labels.anyOf.map(labelKey))] } } } } });
-  }
+  for (const ids of labels.allOf ?? []) and.push({ labels: { some: { labelId: { in: ids } } } });
+  if (labels.anyOf) and.push({ labels: { some: { labelId: { in: labels.anyOf } } } });
   if (and.length > 0) where.AND = and;
   // `contains` becomes ILIKE '%' || text || '%': escape LIKE's wildcards and its escape character.
   const text = search?.trim().replace(/[\\%_]/g, "\\$&");
@@ -215,7 +291,10 @@ function matching({ userId, status, search, due, priorities, labels, now }: List
  */
 function dueConditions(due: DueFilter, now: Date): Prisma.TaskWhereInput[] {
   const { timeZone } = due;
-  const either = (allDay: Prisma.DateTimeNullableFilter, timed: Prisma.DateTimeNullableFilter) => ({
+  const either = (allDay: DueBounds, timed: DueBounds): Prisma.TaskWhereInput => ({
+    // One range enclosing both, which PostgreSQL can read from the index;
+    // the OR then tells the two kinds apart.
+    dueAt: enclosing(allDay, timed),
     OR: [
       { dueAllDay: true, dueAt: allDay },
       { dueAllDay: false, dueAt: timed },
@@ -255,6 +334,19 @@ function dueConditions(due: DueFilter, now: Date): Prisma.TaskWhereInput[] {
   return conditions;
 }
 
+type DueBounds = { equals?: Date; gte?: Date; lt?: Date; lte?: Date };
+
+/** The smallest range of dueAt holding everything either of two ranges holds. */
+function enclosing(a: DueBounds, b: DueBounds): Prisma.DateTimeNullableFilter {
+  const lower = (bounds: DueBounds) => bounds.equals ?? bounds.gte;
+  const upper = (bounds: DueBounds) => bounds.equals ?? bounds.lte ?? bounds.lt;
+  const [lowA, lowB, upA, upB] = [lower(a), lower(b), upper(a), upper(b)];
+  const range: Prisma.DateTimeNullableFilter = {};
+  if (lowA && lowB) range.gte = new Date(Math.min(lowA.getTime(), lowB.getTime()));
+  if (upA && upB) range.lte = new Date(Math.max(upA.getTime(), upB.getTime()));
+  return range;
+}
+
 type CursorKey = { value: Date | string | number | null; id: string };
 
 /**
@@ -268,13 +360,28 @@ function beyond(
   direction: SortDirection,
   towards: "forward" | "backward",
 ): Prisma.TaskWhereInput {
-  const descending = (direction === "desc") === (towards === "forward");
-  const [strict, loose] = descending ? (["lt", "lte"] as const) : (["gt", "gte"] as const);
+  const [strict, loose] = comparisons(direction, towards);
   if (field === null) return { id: { [strict]: key.id } };
   return {
     [field]: { [loose]: key.value },
     OR: [{ [field]: { [strict]: key.value } }, { id: { [strict]: key.id } }],
   };
+}
+
+/** The tasks whose `field` is strictly beyond the cursor's, whatever their id. */
+function strictlyBeyond(
+  key: CursorKey,
+  field: TaskOrderField,
+  direction: SortDirection,
+  towards: "forward" | "backward",
+): Prisma.TaskWhereInput {
+  return { [field]: { [comparisons(direction, towards)[0]]: key.value } };
+}
+
+/** [strict, loose]: going down the order ("lt") or up it ("gt"). */
+function comparisons(direction: SortDirection, towards: "forward" | "backward") {
+  const descending = (direction === "desc") === (towards === "forward");
+  return descending ? (["lt", "lte"] as const) : (["gt", "gte"] as const);
 }
 
 /** The cursor needs the sort column and id of each row, whatever the client selected. */

@@ -32,10 +32,13 @@ CREATE UNIQUE INDEX "labels_user_name_key" ON "labels"("user_id", "name_key");
 CREATE UNIQUE INDEX "labels_id_user_key" ON "labels"("id", "user_id");
 
 -- CreateIndex
-CREATE INDEX "task_labels_label_idx" ON "task_labels"("label_id", "task_id");
+CREATE INDEX "task_labels_user_label_idx" ON "task_labels"("user_id", "label_id", "task_id");
 
 -- CreateIndex
 CREATE INDEX "tasks_user_due_idx" ON "tasks"("user_id", "due_at", "id");
+
+-- CreateIndex
+CREATE INDEX "tasks_user_status_due_idx" ON "tasks"("user_id", "is_completed", "due_at", "id");
 
 -- CreateIndex
 CREATE INDEX "tasks_user_priority_idx" ON "tasks"("user_id", "priority", "id");

@@ -17,3 +17,8 @@ ALTER TABLE "labels" ADD CONSTRAINT "labels_color_hex" CHECK ("color" IS NULL OR
 
 -- Priorities are 0 (none) to 4 (urgent).
 ALTER TABLE "tasks" ADD CONSTRAINT "tasks_priority_range" CHECK ("priority" BETWEEN 0 AND 4);
+
+-- A label's task_labels rows all have its user's id: tell the planner, which
+-- would otherwise take label_id and user_id as independent and expect a
+-- label's tasks of one user to be a handful.
+CREATE STATISTICS "task_labels_label_user_stats" (dependencies) ON "label_id", "user_id" FROM "task_labels";
