@@ -6,9 +6,12 @@
  * (default postgres://postgres@127.0.0.1:5432/postgres), applies the committed
  * migrations from prisma/migrations in order, seeds 100 users x
  * EXPLAIN_TASKS_PER_USER tasks (with due dates, priorities and labels) with
- * set-based SQL, runs the queries the API will run with and without each index
+ * set-based SQL, runs the queries the API runs with and without each index
  * (DROP/CREATE INDEX inside a transaction that is rolled back), prints a plan
- * summary per run, and drops the scratch database at the end.
+ * summary per run, and drops the scratch database at the end. The task
+ * list's queries are what listTasks sends: each is a request to it on the
+ * scratch database, its statements (SQL and parameters) taken from Prisma's
+ * query log; only findTask and the label list's are written out.
  *
  * EXPLAIN_TASKS_PER_USER (default 10000, 100 to 1000000): tasks per user.
  * EXPLAIN_RUNS (default 7): measured runs per query and variant; the median
@@ -22,8 +25,11 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { PrismaPg } from "@prisma/adapter-pg";
 import type pg from "pg";
 import { addDays, dayOf, startOfDay } from "../src/calendar.js";
+import { type ListTasksOptions, listTasks, type TaskOrderField } from "../src/db/tasks.js";
+import { PrismaClient, type Task } from "../src/generated/prisma/client.js";
 import { admin, withDatabase } from "../test/helpers/postgres.js";
 
 const adminUrl = process.env.EXPLAIN_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -132,6 +138,8 @@ const labelStats: Variant = {
   name: "-tl dependency stats",
   ddl: ["DROP STATISTICS task_labels_label_user_stats", "ANALYZE task_labels"],
 };
+/** task_labels as it was before bdbf601: the (label_id, task_id) index and no dependency statistics. */
+const oldLabels: Variant = { name: "old tl idx, -stats", ddl: [...labelIdxWithUser.ddl, ...labelStats.ddl] };
 /** Open (or completed) tasks by due date, without reading past the other status. */
 const statusDue: Variant = {
   name: "-status due idx",
@@ -142,7 +150,6 @@ const dropIdUser = [
   "ALTER TABLE task_labels DROP CONSTRAINT task_labels_task_id_user_id_fkey",
   "DROP INDEX tasks_id_user_key",
 ];
-const dropIdUserKey: Variant = { name: "-id_user key", ddl: dropIdUser };
 
 type Param = string | number | boolean;
 
@@ -152,6 +159,8 @@ interface Query {
   sql: string;
   params: Param[];
   variants: Variant[];
+  /** Another spelling of a list: the page listTasks returned for it, which its first rows must be. */
+  samePage?: string[];
 }
 
 interface Measured {
@@ -582,20 +591,15 @@ function define(id: string, label: string, variants: Variant[], build: (bind: Bi
 const iso = (date: Date) => date.toISOString();
 
 /**
- * The due-date conditions as src/db/tasks.ts (dueConditions) has Prisma write
- * them: all-day tasks compared by day (midnight UTC), timed ones by instant,
- * each flag a parameter of its own.
+ * listTasks' due-date conditions before bdbf601, as Prisma wrote them: all-day
+ * tasks compared by day (midnight UTC), timed ones by instant, each flag a
+ * parameter of its own, and no range enclosing the two (the "before" rows).
  */
 const dueEither = (p: Bind, allDay: string, timed: string) =>
   `((due_all_day = ${p(true)} AND ${allDay}) OR (due_all_day = ${p(false)} AND ${timed}))`;
 
 function dueOverdue(p: Bind, zone: string): string {
   return `is_completed = ${p(false)} AND ${dueEither(p, `due_at < ${p(iso(dayOf(now, zone)))}`, `due_at < ${p(iso(now))}`)}`;
-}
-
-function dueOn(p: Bind, day: Date, zone: string): string {
-  const [start, end] = [startOfDay(day, zone), startOfDay(addDays(day, 1), zone)];
-  return dueEither(p, `due_at = ${p(iso(day))}`, `due_at >= ${p(iso(start))} AND due_at < ${p(iso(end))}`);
 }
 
 function dueAfter(p: Bind, after: Date, zone: string): string {
@@ -609,9 +613,10 @@ function dueBefore(p: Bind, before: Date, zone: string): string {
 }
 
 /**
- * Prisma's spelling of `labels: { some: { label: { nameKey } } }`: a
- * correlated EXISTS over task_labels LEFT JOIN labels on the composite key
- * (`=` for one allOf name, IN for anyOf). `n` numbers the aliases.
+ * listTasks' label filter before bdbf601, as Prisma spelled
+ * `labels: { some: { label: { nameKey } } }`: a correlated EXISTS over
+ * task_labels LEFT JOIN labels on the composite key (`=` for one allOf name,
+ * IN for anyOf). `n` numbers the aliases.
  */
 function carrying(p: Bind, keys: readonly string[], n: number, anyOf: boolean): string {
   const [t, j] = [`t${2 * n}`, `j${2 * n + 1}`];
@@ -622,27 +627,91 @@ function carrying(p: Bind, keys: readonly string[], n: number, anyOf: boolean): 
                  AND ${t}.task_id IS NOT NULL AND ${t}.user_id IS NOT NULL))`;
 }
 
+// ---------------------------------------------------------------------------
+// What listTasks sends: its statements, from Prisma's query log.
+
+/** One statement as Prisma logged it: its SQL and the parameters it was sent with. */
+interface Sent {
+  sql: string;
+  params: Param[];
+}
+
+/** What a list request shares here: the user, pages of 20 (at most 100), `now` of the data. */
+type ListOptions = Omit<ListTasksOptions, "userId" | "status" | "orderBy" | "defaultPageSize" | "maxPageSize"> &
+  Partial<Pick<ListTasksOptions, "status" | "orderBy" | "maxPageSize">>;
+
+/** The columns a cursor of any order is made from. */
+type Row = Pick<Task, "id" | TaskOrderField>;
+
+/** A page of a list, with what listTasks sent for it. */
+interface Listed {
+  /** Every statement, in order: label ids looked up, one per index range read, the count if asked for. */
+  sent: Sent[];
+  tasks: Row[];
+  cursorOf(task: Row): string;
+}
+
+interface Lister {
+  /** Runs listTasks for `user` (and its totalCount when `count`), recording what Prisma sends. */
+  list(options: ListOptions, count?: boolean): Promise<Listed>;
+  /** The cursor a client would hold for `key` in a list ordered by `field`. */
+  cursor(field: "createdAt" | "dueAt" | "priority", key: Key): Promise<string>;
+  close(): Promise<void>;
+}
+
+function paramsOf(logged: string): Param[] {
+  const params: unknown = JSON.parse(logged);
+  const scalar = (value: unknown): value is Param => ["string", "number", "boolean"].includes(typeof value);
+  if (!Array.isArray(params) || !params.every(scalar)) throw new Error(`Parameters not understood: ${logged}`);
+  return params;
+}
+
 /**
- * Prisma's spelling of `labels: { some: { labelId: { in } } }`, for label ids
- * looked up first (not what listTasks does today): no join to labels.
+ * A Prisma client on the scratch database, on the adapter the service uses
+ * for PostgreSQL, with its query log as events: the SQL of each statement and
+ * its parameters. The log has timestamps as ISO strings; the adapter sends
+ * them as UTC wall time without an offset, which is the same instant when
+ * the session's TimeZone is UTC (the server's default here).
  */
-function carryingIds(p: Bind, ids: readonly string[], n: number): string {
-  const t = `t${2 * n}`;
-  return `EXISTS(SELECT ${t}.task_id, ${t}.user_id FROM task_labels AS ${t}
-          WHERE (${t}.label_id IN (${ids.map((id) => p(id)).join(",")}) AND (tasks.id, tasks.user_id) = (${t}.task_id, ${t}.user_id)
-                 AND ${t}.task_id IS NOT NULL AND ${t}.user_id IS NOT NULL))`;
+function openLister(url: string): Lister {
+  const prisma = new PrismaClient({
+    adapter: new PrismaPg({ connectionString: url, max: 1 }),
+    log: [{ emit: "event", level: "query" }],
+  });
+  let log: Sent[] = [];
+  prisma.$on("query", (event) => log.push({ sql: event.query, params: paramsOf(event.params) }));
+  const list = async (options: ListOptions, count = false): Promise<Listed> => {
+    log = [];
+    const page = await listTasks(prisma, {
+      userId: user,
+      status: "ALL",
+      orderBy: { field: "createdAt", direction: "desc" },
+      defaultPageSize: 20,
+      maxPageSize: 100,
+      now,
+      ...options,
+    });
+    if (count) await page.totalCount();
+    return { sent: log, tasks: page.tasks, cursorOf: page.cursorOf };
+  };
+  return {
+    list,
+    async cursor(field, { value, id }) {
+      const { cursorOf } = await list({ orderBy: { field, direction: "asc" }, first: 0 });
+      const row: Row = { id, createdAt: now, updatedAt: now, title: "", dueAt: null, priority: 0 };
+      // Timestamps as PostgreSQL prints them (`2026-01-01 12:00:00.123+00`), which Date reads.
+      const at = value === null ? null : new Date(value);
+      if (field === "priority") return cursorOf({ ...row, priority: Number(value) });
+      return cursorOf(field === "dueAt" ? { ...row, dueAt: at } : { ...row, createdAt: at ?? now });
+    },
+    close: () => prisma.$disconnect(),
+  };
 }
 
-/** The user's label ids for these name keys. */
-async function labelIds(client: pg.Client, keys: string[]): Promise<string[]> {
-  const { rows } = await client.query<{ id: string }>(
-    "SELECT id::text AS id FROM labels WHERE user_id = $1 AND name_key = ANY($2::text[]) ORDER BY name_key",
-    [user, keys],
-  );
-  return rows.map((r) => r.id);
-}
+/** A label lookup (labelIdsOf), not a read of tasks. */
+const isLabelLookup = (sent: Sent) => sent.sql.includes('FROM "public"."labels"');
 
-async function buildQueries(client: pg.Client): Promise<Query[]> {
+async function buildQueries(client: pg.Client, lister: Lister): Promise<Query[]> {
   const perUser = await countOf(client, "true");
   const half = Math.floor(perUser / 2);
   // The cursor a client holds after page 1 (row 20), and one deep in the list (half way).
@@ -656,45 +725,41 @@ async function buildQueries(client: pg.Client): Promise<Query[]> {
   );
   const someoneElses = other.rows[0]?.id ?? "";
   const mine = other.rows[0]?.mine ?? "";
+  const after = (c: Cursor) => lister.cursor("createdAt", { value: c.created_at, id: c.id });
+  const select = (p: Bind) => `SELECT ${columns} FROM tasks WHERE user_id = ${p(user)}`;
 
-  const rowCompare = (c: Cursor, id: string, label: string, variants: Variant[]): Query => ({
+  // Other spellings of a newest-first keyset than the one listTasks sends
+  // (created_at <= x AND (created_at < x OR id < y)).
+  const rowCompare = (c: Cursor, id: string): Other => ({
     id,
-    label: `keyset row comparison, ${label}`,
-    sql: `SELECT ${columns} FROM tasks WHERE user_id = $1 AND (created_at, id) < ($2::timestamptz, $3::uuid) ${newest} LIMIT 20`,
-    params: [user, c.created_at, c.id],
-    variants,
-  });
-  const orExpanded = (c: Cursor, id: string, label: string): Query => ({
-    id,
-    label: `keyset OR-expanded, ${label}`,
-    sql: `SELECT ${columns} FROM tasks WHERE user_id = $1
-          AND (created_at < $2::timestamptz OR (created_at = $2::timestamptz AND id < $3::uuid)) ${newest} LIMIT 20`,
-    params: [user, c.created_at, c.id],
+    label: "not what listTasks sends: a row comparison, (created_at, id) < (x, y)",
     variants: [asIs],
+    sql: (p) =>
+      `${select(p)} AND (created_at, id) < (${p(c.created_at)}::timestamptz, ${p(c.id)}::uuid) ${newest} LIMIT 21`,
   });
-  const orBounded = (c: Cursor, id: string, label: string): Query => ({
+  const orExpanded = (c: Cursor, id: string): Other => ({
     id,
-    label: `keyset OR-expanded + created_at <= bound, ${label}`,
-    sql: `SELECT ${columns} FROM tasks WHERE user_id = $1 AND created_at <= $2::timestamptz
-          AND (created_at < $2::timestamptz OR (created_at = $2::timestamptz AND id < $3::uuid)) ${newest} LIMIT 20`,
-    params: [user, c.created_at, c.id],
+    label: "not what listTasks sends: the OR without the created_at <= x bound",
     variants: [asIs],
+    sql: (p) => {
+      const at = `${p(c.created_at)}::timestamptz`;
+      return `${select(p)} AND (created_at < ${at} OR (created_at = ${at} AND id < ${p(c.id)}::uuid)) ${newest} LIMIT 21`;
+    },
   });
-  // The SQL Prisma 7.10 sends for `findMany({ where: { userId }, cursor: { id }, skip: 1, take: 20,
+  // The SQL Prisma 7.10 sends for `findMany({ where: { userId }, cursor: { id }, skip: 1, take: 21,
   // orderBy: [{ createdAt: "desc" }, { id: "desc" }] })` (seen in its query log, built by
   // cursor_condition.rs in prisma-engines): no row comparison, but one subselect per order field,
   // an OR of ANDs with <= on the last field, and OFFSET 1 for `skip: 1`.
-  const prismaShape = (c: Cursor, id: string, label: string): Query => {
-    const sub = (column: string) => `(SELECT t0.${column} FROM tasks AS t0 WHERE (t0.id) = ($2::uuid))`;
-    return {
-      id,
-      label: `Prisma cursor shape (subselects, OR, OFFSET 1), ${label}`,
-      sql: `SELECT ${columns} FROM tasks WHERE (user_id = $1 AND ((created_at = ${sub("created_at")} AND id <= ${sub("id")})
-            OR (created_at < ${sub("created_at")}))) ${newest} LIMIT 20 OFFSET 1`,
-      params: [user, c.id],
-      variants: [asIs, dropCreated],
-    };
-  };
+  const prismaShape = (c: Cursor, id: string): Other => ({
+    id,
+    label: "not what listTasks sends: Prisma's own cursor (subselects, OR, OFFSET 1)",
+    variants: [asIs, dropCreated],
+    sql: (p) => {
+      const sub = (column: string) => `(SELECT t0.${column} FROM tasks AS t0 WHERE (t0.id) = (${p(c.id)}::uuid))`;
+      return `${select(p)} AND ((created_at = ${sub("created_at")} AND id <= ${sub("id")})
+              OR (created_at < ${sub("created_at")})) ${newest} LIMIT 21 OFFSET 1`;
+    },
+  });
 
   const trigram: Variant = {
     name: "+trgm gin",
@@ -704,50 +769,54 @@ async function buildQueries(client: pg.Client): Promise<Query[]> {
       "CREATE INDEX tasks_description_trgm_idx ON tasks USING gin (description gin_trgm_ops)",
     ],
   };
-  const search = (word: string, id: string, label: string): Query => ({
+  const search = (word: string, id: string, label: string): Case => ({
     id,
-    label: `search '${word}' (${label})`,
-    sql: `SELECT ${columns} FROM tasks WHERE user_id = $1 AND (title ILIKE $2 OR description ILIKE $2) ${newest} LIMIT 20`,
-    params: [user, `%${word}%`],
+    label: `search '${word}' (${label}), newest first`,
     variants: [asIs, dropBoth, trigram],
+    options: { search: word },
   });
   const dropPkey = "ALTER TABLE tasks DROP CONSTRAINT tasks_pkey";
+  const status = (done: boolean) => (done ? "COMPLETED" : "OPEN");
 
-  return [
+  const items: (Case | Query)[] = [
     ...[20, 50, 100].map(
-      (n): Query => ({
+      (n): Case => ({
         id: `Q1/${n}`,
         label: `newest first, page of ${n}`,
-        sql: `SELECT ${columns} FROM tasks WHERE user_id = $1 ${newest} LIMIT ${n}`,
-        params: [user],
         variants: userIndexVariants,
+        options: { first: n },
       }),
     ),
-    rowCompare(page2, "Q2", "cursor = row 20", userIndexVariants),
-    rowCompare(deep, "Q2/deep", deepLabel, [asIs, dropCreated]),
-    orExpanded(page2, "Q2/or", "cursor = row 20"),
-    orExpanded(deep, "Q2/or-deep", deepLabel),
-    orBounded(deep, "Q2/or+bound-deep", deepLabel),
-    prismaShape(page2, "Q2/prisma", "cursor = row 20"),
-    prismaShape(deep, "Q2/prisma-deep", deepLabel),
+    {
+      id: "Q2",
+      label: "newest first, cursor = row 20",
+      variants: userIndexVariants,
+      options: { after: await after(page2) },
+      others: [rowCompare(page2, "Q2/row"), orExpanded(page2, "Q2/or"), prismaShape(page2, "Q2/prisma")],
+    },
+    {
+      id: "Q2/deep",
+      label: `newest first, ${deepLabel}`,
+      variants: [asIs, dropCreated],
+      options: { after: await after(deep) },
+      others: [rowCompare(deep, "Q2/row-deep"), orExpanded(deep, "Q2/or-deep"), prismaShape(deep, "Q2/prisma-deep")],
+    },
     ...[false, true].map(
-      (done): Query => ({
+      (done): Case => ({
         id: `Q3/${done ? "done" : "open"}`,
-        label: `is_completed = ${done}, newest first, 20`,
-        sql: `SELECT ${columns} FROM tasks WHERE user_id = $1 AND is_completed = $2 ${newest} LIMIT 20`,
-        params: [user, done],
+        label: `status ${status(done)}, newest first`,
         variants: [...userIndexVariants, includeStatus],
+        options: { status: status(done) },
       }),
     ),
     {
       id: "Q3/done-deep",
-      label: `is_completed = true, after ${deepLabel}`,
-      sql: `SELECT ${columns} FROM tasks WHERE user_id = $1 AND is_completed = true
-            AND (created_at, id) < ($2::timestamptz, $3::uuid) ${newest} LIMIT 20`,
-      params: [user, deep.created_at, deep.id],
+      label: `status COMPLETED, after ${deepLabel}`,
       variants: [asIs, dropStatus],
+      options: { status: "COMPLETED", after: await after(deep) },
     },
     {
+      // findTask, not a list: Prisma's findFirst, written out.
       id: "Q4",
       label: "one task of its user",
       sql: `SELECT ${columns} FROM tasks WHERE id = $1::uuid AND user_id = $2`,
@@ -766,35 +835,20 @@ async function buildQueries(client: pg.Client): Promise<Query[]> {
       params: [someoneElses, user],
       variants: [asIs],
     },
-    {
-      id: "Q5",
-      label: "count all of a user",
-      sql: "SELECT count(*) FROM tasks WHERE user_id = $1",
-      params: [user],
-      variants: userIndexVariants,
-    },
+    // The counts (totalCount) of a list of more than a page.
+    { id: "Q5", label: "count all of a user", variants: userIndexVariants, options: {}, count: true },
     ...[false, true].map(
-      (done): Query => ({
+      (done): Case => ({
         id: `Q5/${done ? "done" : "open"}`,
-        label: `count is_completed = ${done}`,
-        sql: "SELECT count(*) FROM tasks WHERE user_id = $1 AND is_completed = $2",
-        params: [user, done],
+        label: `count status ${status(done)}`,
         variants: [...userIndexVariants, includeStatus],
+        options: { status: status(done) },
+        count: true,
       }),
     ),
     {
-      // What Prisma 7.10 sends for `task.count({ where: { userId, isCompleted: true } })`.
-      id: "Q5/prisma-done",
-      label: "count is_completed = true, Prisma's shape (subselect with OFFSET)",
-      sql: `SELECT COUNT(*) AS "_count$_all" FROM (SELECT id FROM tasks WHERE user_id = $1 AND is_completed = $2 OFFSET 0) AS sub`,
-      params: [user, true],
-      variants: [asIs, dropStatus],
-    },
-    {
       id: "Q6/updated",
-      label: "updated_at DESC, id DESC, 20",
-      sql: `SELECT ${columns} FROM tasks WHERE user_id = $1 ORDER BY updated_at DESC, id DESC LIMIT 20`,
-      params: [user],
+      label: "updated_at DESC, id DESC",
       variants: [
         asIs,
         dropBoth,
@@ -803,23 +857,23 @@ async function buildQueries(client: pg.Client): Promise<Query[]> {
           ddl: ["CREATE INDEX tasks_user_updated_idx ON tasks (user_id, updated_at DESC, id DESC)"],
         },
       ],
+      options: { orderBy: { field: "updatedAt", direction: "desc" } },
     },
     {
       id: "Q6/title",
-      label: "title ASC, id ASC, 20",
-      sql: `SELECT ${columns} FROM tasks WHERE user_id = $1 ORDER BY title ASC, id ASC LIMIT 20`,
-      params: [user],
+      label: "title ASC, id ASC",
       variants: [
         asIs,
         dropBoth,
         { name: "+title idx", ddl: ["CREATE INDEX tasks_user_title_idx ON tasks (user_id, title, id)"] },
       ],
+      options: { orderBy: { field: "title", direction: "asc" } },
     },
     search("invoice", "Q7/common", "in ~5% of tasks"),
     search("zeppelin", "Q7/rare", "1 task per user"),
     search("xylophone", "Q7/absent", "no match"),
-    ...(await planningQueries(client, perUser)),
   ];
+  return [...(await sentFor(lister, items)), ...(await planningQueries(client, lister, perUser))];
 }
 
 /** The day, week and label of the due-date and label queries, shared with the checks. */
@@ -848,197 +902,352 @@ async function planningOf(client: pg.Client): Promise<Planning> {
 }
 
 /**
- * The list with the filters and orders of due dates, priorities and labels,
- * as listTasks (src/db/tasks.ts) has Prisma send them: LIMIT 21 for a page of
- * 20 (one more, to know whether there is a next page), ordering by due date
- * in two segments (with a due date, then without), keysets with a redundant
- * bound on the sort column.
+ * One request to listTasks. Its first statement (after any label lookup) is
+ * measured as `id`; a page that spans index ranges sends one statement per
+ * range (by due date: the no-due-date segment after the dated one; by
+ * priority from a cursor: the priorities beyond the cursor's), measured as
+ * `next`. `others` are other spellings of the same page, checked to return
+ * it: what listTasks sent until bdbf601 where the difference is instructive,
+ * or what it could send.
  */
-async function planningQueries(client: pg.Client, perUser: number): Promise<Query[]> {
+/** Another spelling of a case's page, written out (`bind` adds a parameter). */
+interface Other {
+  id: string;
+  label: string;
+  variants: Variant[];
+  sql: (bind: Bind) => string;
+}
+
+interface Case {
+  id: string;
+  label: string;
+  variants: Variant[];
+  options: ListOptions;
+  next?: { id: string; label: string; variants: Variant[] }[];
+  /** The label lookup (labelIdsOf) the request starts with, measured too. */
+  lookup?: { id: string; label: string };
+  others?: Other[];
+  /** Measures the count of the filter (totalCount, asked for on a list of more than a page) instead of the page. */
+  count?: boolean;
+}
+
+/** The queries of each case: what listTasks sent for it, and its other spellings; queries as they are. */
+async function sentFor(lister: Lister, items: (Case | Query)[]): Promise<Query[]> {
+  const queries: Query[] = [];
+  for (const item of items) {
+    if ("sql" in item) {
+      queries.push(item);
+      continue;
+    }
+    const listed = await lister.list(item.options, item.count);
+    const reads = listed.sent.filter((sent) => !isLabelLookup(sent));
+    // A first page holding every match is its own count: then no count is sent.
+    const statements = item.count ? reads.filter((sent) => sent.sql.startsWith("SELECT COUNT(*)")) : reads;
+    if (item.count && statements.length === 0) console.log(`note: listTasks sent no count for ${item.id} (one page)`);
+    const lookup = listed.sent.find(isLabelLookup);
+    if (item.lookup && lookup) queries.push({ ...item.lookup, ...lookup, variants: [asIs] });
+    statements.forEach((sent, i) => {
+      const named = i === 0 ? item : item.next?.[i - 1];
+      queries.push({
+        id: named?.id ?? `${item.id}#${i + 1}`,
+        label: named?.label ?? `then statement ${i + 1} of the same request`,
+        variants: named?.variants ?? [asIs],
+        ...sent,
+      });
+    });
+    const missing = (item.next ?? []).slice(Math.max(0, statements.length - 1));
+    if (missing.length > 0) {
+      console.log(
+        `note: listTasks sent ${statements.length} statement(s) for ${item.id}; ` +
+          `not measured: ${missing.map((m) => m.id).join(", ")}`,
+      );
+    }
+    const ids = listed.tasks.map((task) => task.id);
+    for (const spelling of item.others ?? []) {
+      queries.push({ ...define(spelling.id, spelling.label, spelling.variants, spelling.sql), samePage: ids });
+    }
+  }
+  return queries;
+}
+
+/**
+ * The list with the filters and orders of due dates, priorities and labels:
+ * each case is a request to listTasks (src/db/tasks.ts) on the scratch
+ * database, and its queries are the statements Prisma logged for it, SQL and
+ * parameters as sent (LIMIT 21 for a page of 20: one more, to know whether
+ * there is a next page). Their `others` are the shapes listTasks sent until
+ * bdbf601, where the difference is instructive, written out as Prisma
+ * spelled them.
+ */
+async function planningQueries(client: pg.Client, lister: Lister, perUser: number): Promise<Query[]> {
   const { today, weekStart, weekEnd, rarest } = await planningOf(client);
   const dated = await countOf(client, "due_at IS NOT NULL");
   const undated = perUser - dated;
-  const dueAscDeep = await keyAt(client, "due_at", "AND due_at IS NOT NULL ORDER BY due_at, id", dated >> 1);
-  const dueDescDeep = await keyAt(client, "due_at", "AND due_at IS NOT NULL ORDER BY due_at DESC, id DESC", dated >> 1);
+  const byDue = (direction: "ASC" | "DESC") => `AND due_at IS NOT NULL ORDER BY due_at ${direction}, id ${direction}`;
+  const dueAscDeep = await keyAt(client, "due_at", byDue("ASC"), dated >> 1);
+  const dueDescDeep = await keyAt(client, "due_at", byDue("DESC"), dated >> 1);
+  const datedLast = await keyAt(client, "due_at", byDue("ASC"), dated - 1);
   const nullAscDeep = await keyAt(client, "due_at", "AND due_at IS NULL ORDER BY id", undated >> 1);
   const nullDescDeep = await keyAt(client, "due_at", "AND due_at IS NULL ORDER BY id DESC", undated >> 1);
   const byPriority = "ORDER BY priority DESC, id DESC";
   const prioMid = await keyAt(client, "priority", byPriority, Math.floor(perUser / 2) - 1);
   const prioDeep = await keyAt(client, "priority", byPriority, Math.floor(perUser * 0.9) - 1);
+  // Ten tasks before the last one of priority high (3): the page is the rest of high, then medium.
+  const highOrAbove = await countOf(client, "priority >= 3");
+  const prioEdge = await keyAt(client, "priority", byPriority, highOrAbove - 11);
   const page = await client.query<{ id: string }>(
     `SELECT id::text AS id FROM tasks WHERE user_id = $1 ${newest} LIMIT 21`,
     [user],
   );
   const select = (p: Bind) => `SELECT ${columns} FROM tasks WHERE user_id = ${p(user)}`;
-  const dueAsc = "ORDER BY due_at ASC, id ASC LIMIT 21";
-  const dueDesc = "ORDER BY due_at DESC, id DESC LIMIT 21";
   const page21 = `${newest} LIMIT 21`;
   const day = today.toISOString().slice(0, 10);
   const week = `${weekStart.toISOString().slice(0, 16)}Z..${weekEnd.toISOString().slice(0, 16)}Z`;
-  // Due today sorted by due date: the first segment holds all of them; if that is less than a page,
-  // listTasks asks the second segment (no due date) for the rest with the same filter.
   const todayCount = await countOf(
     client,
     `(due_all_day AND due_at = '${iso(today)}') OR (NOT due_all_day AND
     due_at >= '${iso(startOfDay(today, dayZone))}' AND due_at < '${iso(startOfDay(addDays(today, 1), dayZone))}')`,
   );
-  const rest = Math.max(1, 21 - todayCount);
-  const priorityKeyset = (p: Bind, key: Key) => {
-    const value = Number(key.value);
-    return `priority <= ${p(value)} AND (priority < ${p(value)} OR id < ${p(key.id)})`;
-  };
-  const [homeErrands, home] = [await labelIds(client, ["home", "errands"]), await labelIds(client, ["home"])];
-  // The due-this-week conditions, and the same with the redundant bound that encloses both of their
-  // ranges (all-day and timed), which listTasks could add: one range of the due-date index.
-  const thisWeek = (p: Bind) => `${dueAfter(p, weekStart, dayZone)} AND ${dueBefore(p, weekEnd, dayZone)}`;
-  const lower = Math.min(dayOf(weekStart, dayZone).getTime(), weekStart.getTime());
-  const upper = Math.max(dayOf(weekEnd, dayZone).getTime(), weekEnd.getTime());
-  const weekBound = (p: Bind) => `due_at >= ${p(iso(new Date(lower)))} AND due_at <= ${p(iso(new Date(upper)))}`;
-  const count = (p: Bind, where: string) =>
-    `SELECT COUNT(*) AS "_count$_all" FROM (SELECT id FROM tasks WHERE user_id = ${p(user)} AND ${where} OFFSET 0) AS sub`;
+  const overdue = { timeZone: readmeZone, overdue: true };
+  const thisWeek = { timeZone: dayZone, after: weekStart, before: weekEnd };
+  const weekBefore = (p: Bind) => `${dueAfter(p, weekStart, dayZone)} AND ${dueBefore(p, weekEnd, dayZone)}`;
+  const dueAsc = { field: "dueAt", direction: "asc" } as const;
+  const dueDesc = { field: "dueAt", direction: "desc" } as const;
+  const prioDesc = { field: "priority", direction: "desc" } as const;
+  const rowOf = (perMille: number) => `row ${Math.floor((perUser * perMille) / 1000)}`;
 
-  return [
+  const items: (Case | Query)[] = [
     // Due dates.
-    define("D1/overdue", `overdue (${readmeZone}), newest first`, [asIs, dropDue, dropStatus], (p) => {
-      return `${select(p)} AND ${dueOverdue(p, readmeZone)} ${page21}`;
-    }),
-    define("D1/overdue-by-due", `overdue (${readmeZone}), by due date`, [asIs, dropDue, statusDue], (p) => {
-      return `${select(p)} AND ${dueOverdue(p, readmeZone)} AND due_at IS NOT NULL ${dueAsc}`;
-    }),
-    define("D2/today", `due on ${day} in ${dayZone} (${todayCount} tasks), newest first`, [asIs, dropDue], (p) => {
-      return `${select(p)} AND ${dueOn(p, today, dayZone)} ${page21}`;
-    }),
-    define("D2/today-by-due", `due on ${day} in ${dayZone}, by due date`, [asIs, dropDue], (p) => {
-      return `${select(p)} AND ${dueOn(p, today, dayZone)} AND due_at IS NOT NULL ${dueAsc}`;
-    }),
-    define(
-      "D2/today-nulls",
-      `due on ${day}, by due date: the no-due-date segment for the rest of the page (matches nothing)`,
-      [asIs],
-      (p) => `${select(p)} AND ${dueOn(p, today, dayZone)} AND due_at IS NULL ORDER BY id ASC LIMIT ${rest}`,
-    ),
-    define("D3/week", `due this week ${week} (${dayZone}), newest first`, [asIs, dropDue], (p) => {
-      return `${select(p)} AND ${thisWeek(p)} ${page21}`;
-    }),
-    define("D3/week+bound", "the same with a bound enclosing both ranges (not what listTasks sends)", [asIs], (p) => {
-      return `${select(p)} AND ${thisWeek(p)} AND ${weekBound(p)} ${page21}`;
-    }),
-    define("D3/week-by-due", "due this week, by due date", [asIs, dropDue], (p) => {
-      return `${select(p)} AND ${thisWeek(p)} AND due_at IS NOT NULL ${dueAsc}`;
-    }),
-    define("D3/week-by-due+bound", "the same with the enclosing bound (not what listTasks sends)", [asIs], (p) => {
-      return `${select(p)} AND ${thisWeek(p)} AND ${weekBound(p)} AND due_at IS NOT NULL ${dueAsc}`;
-    }),
-    define("D4/no-due", "no due date, newest first", [asIs, dropDue], (p) => {
-      return `${select(p)} AND due_at IS NULL ${page21}`;
-    }),
-    define("D5/open-by-due", "status OPEN, by due date (the to-do view)", [asIs, dropDue, statusDue], (p) => {
-      return `${select(p)} AND is_completed = ${p(false)} AND due_at IS NOT NULL ${dueAsc}`;
-    }),
+    {
+      id: "D1/overdue",
+      label: `overdue (${readmeZone}), newest first`,
+      variants: [asIs, dropDue, dropStatus, statusDue],
+      options: { due: overdue },
+    },
+    {
+      id: "D1/overdue-by-due",
+      label: `overdue (${readmeZone}), by due date`,
+      variants: [asIs, dropDue, statusDue],
+      options: { due: overdue, orderBy: dueAsc },
+    },
+    {
+      id: "D2/today",
+      label: `due on ${day} in ${dayZone} (${todayCount} tasks), newest first`,
+      variants: [asIs, dropDue],
+      options: { due: { timeZone: dayZone, on: today } },
+    },
+    {
+      id: "D2/today-by-due",
+      label: `due on ${day} in ${dayZone}, by due date`,
+      variants: [asIs, dropDue],
+      options: { due: { timeZone: dayZone, on: today }, orderBy: dueAsc },
+      next: [
+        {
+          id: "D2/today-nulls",
+          label: "then the no-due-date segment for the rest of the page (matches nothing)",
+          variants: [asIs, dropDue],
+        },
+      ],
+    },
+    {
+      id: "D3/week",
+      label: `due this week ${week} (${dayZone}), newest first`,
+      variants: [asIs, dropDue],
+      options: { due: thisWeek },
+      others: [
+        {
+          id: "D3/week-before",
+          label: "before: without the range enclosing the all-day and timed bounds",
+          variants: [asIs],
+          sql: (p) => `${select(p)} AND ${weekBefore(p)} ${page21}`,
+        },
+      ],
+    },
+    {
+      id: "D3/week-by-due",
+      label: "due this week, by due date",
+      variants: [asIs, dropDue],
+      options: { due: thisWeek, orderBy: dueAsc },
+      others: [
+        {
+          id: "D3/week-by-due-before",
+          label: "before: without the enclosing range",
+          variants: [asIs],
+          sql: (p) => `${select(p)} AND ${weekBefore(p)} AND due_at IS NOT NULL ORDER BY due_at ASC, id ASC LIMIT 21`,
+        },
+      ],
+    },
+    {
+      id: "D4/no-due",
+      label: "no due date, newest first",
+      variants: [asIs, dropDue],
+      options: { due: { timeZone: "UTC", hasDue: false } },
+    },
+    {
+      id: "D5/open-by-due",
+      label: "status OPEN, by due date (the to-do view)",
+      variants: [asIs, dropDue, statusDue],
+      options: { status: "OPEN", orderBy: dueAsc },
+    },
     // Priorities.
-    define("P1/high", "priority high or urgent (IN (3, 4)), newest first", [asIs, dropPriority], (p) => {
-      return `${select(p)} AND priority IN (${p(3)},${p(4)}) ${page21}`;
-    }),
-    // Ordering by due date: two segments.
-    define("S1/due-asc", "by due date ascending, page 1", [asIs, dropDue], (p) => {
-      return `${select(p)} AND due_at IS NOT NULL ${dueAsc}`;
-    }),
-    define("S1/due-desc", "by due date descending, page 1", [asIs, dropDue], (p) => {
-      return `${select(p)} AND due_at IS NOT NULL ${dueDesc}`;
-    }),
-    define("S1/due-asc-deep", `by due date ascending, cursor half way (row ${dated >> 1})`, [asIs, dropDue], (p) => {
-      const [v, id] = [dueAscDeep.value ?? "", dueAscDeep.id];
-      return `${select(p)} AND due_at IS NOT NULL AND due_at >= ${p(v)} AND (due_at > ${p(v)} OR id > ${p(id)}) ${dueAsc}`;
-    }),
-    define("S1/due-desc-deep", "by due date descending, cursor half way", [asIs], (p) => {
-      const [v, id] = [dueDescDeep.value ?? "", dueDescDeep.id];
-      return `${select(p)} AND due_at IS NOT NULL AND due_at <= ${p(v)} AND (due_at < ${p(v)} OR id < ${p(id)}) ${dueDesc}`;
-    }),
-    define("S1/nulls", "by due date: first page of the no-due-date segment", [asIs, dropDue, dropIdUserKey], (p) => {
-      return `${select(p)} AND due_at IS NULL ORDER BY id ASC LIMIT 21`;
-    }),
-    define("S1/nulls-ordered", "the same ordered by due_at, id (not what listTasks sends)", [asIs], (p) => {
-      return `${select(p)} AND due_at IS NULL ORDER BY due_at ASC, id ASC LIMIT 21`;
-    }),
-    define(
-      "S1/nulls-deep",
-      "by due date ascending, cursor half way into no due date",
-      [asIs, dropDue, dropIdUserKey],
-      (p) => `${select(p)} AND due_at IS NULL AND id > ${p(nullAscDeep.id)} ORDER BY id ASC LIMIT 21`,
-    ),
-    define("S1/nulls-deep-ordered", "the same ordered by due_at, id (not what listTasks sends)", [asIs], (p) => {
-      return `${select(p)} AND due_at IS NULL AND id > ${p(nullAscDeep.id)} ORDER BY due_at ASC, id ASC LIMIT 21`;
-    }),
-    define("S1/nulls-desc-deep", "by due date descending, cursor half way into no due date", [asIs], (p) => {
-      return `${select(p)} AND due_at IS NULL AND id < ${p(nullDescDeep.id)} ORDER BY id DESC LIMIT 21`;
-    }),
-    // Ordering by priority.
-    define("S2/prio", "by priority descending, page 1", [asIs, dropPriority], (p) => {
-      return `${select(p)} ${byPriority} LIMIT 21`;
-    }),
-    define(
-      "S2/prio-mid",
-      `by priority, cursor = row ${Math.floor(perUser / 2)} (priority ${prioMid.value})`,
-      [asIs],
-      (p) => {
-        return `${select(p)} AND ${priorityKeyset(p, prioMid)} ${byPriority} LIMIT 21`;
-      },
-    ),
-    define(
-      "S2/prio-deep",
-      `by priority, cursor = row ${Math.floor(perUser * 0.9)} (priority ${prioDeep.value})`,
-      [asIs, dropPriority],
-      (p) => `${select(p)} AND ${priorityKeyset(p, prioDeep)} ${byPriority} LIMIT 21`,
-    ),
-    define("S2/prio-deep-row", "the same cursor as a row comparison (not what Prisma sends)", [asIs], (p) => {
-      return `${select(p)} AND (priority, id) < (${p(Number(prioDeep.value))}::smallint, ${p(prioDeep.id)}::uuid) ${byPriority} LIMIT 21`;
-    }),
-    define(
-      "S2/prio-deep-split",
-      "the same cursor as a segment of its own: priority = cursor's AND id < cursor's",
-      [asIs],
-      (p) =>
-        `${select(p)} AND priority = ${p(Number(prioDeep.value))} AND id < ${p(prioDeep.id)} ORDER BY id DESC LIMIT 21`,
-    ),
-    // Labels.
-    define(
-      "L1/any",
-      "labels anyOf home, errands; newest first",
-      [asIs, dropTaskLabelsPkey, dropLabelIdx, labelIdxWithUser],
-      (p) => `${select(p)} AND ${carrying(p, ["home", "errands"], 0, true)} ${page21}`,
-    ),
-    define(
-      "L1/any-ids",
-      "the same by label ids looked up first (not what listTasks sends)",
-      [asIs, labelStats],
-      (p) => {
-        return `${select(p)} AND ${carryingIds(p, homeErrands, 0)} ${page21}`;
-      },
-    ),
-    define(
-      "L1/any-rare",
-      `labels anyOf ${rarest} (the user's least used); newest first`,
-      [asIs, dropLabelIdx, labelIdxWithUser],
-      (p) => `${select(p)} AND ${carrying(p, [rarest], 0, true)} ${page21}`,
-    ),
-    define("L2/all", "labels allOf home, work; newest first", [asIs, dropLabelIdx, labelIdxWithUser], (p) => {
-      return `${select(p)} AND ${carrying(p, ["home"], 0, false)} AND ${carrying(p, ["work"], 1, false)} ${page21}`;
-    }),
-    define(
-      "L3/readme",
-      `overdue (${readmeZone}), label home, most urgent first (the README's example)`,
-      [asIs, dropPriority, dropDue, labelIdxWithUser],
-      (p) =>
-        `${select(p)} AND ${dueOverdue(p, readmeZone)} AND ${carrying(p, ["home"], 0, true)} ${byPriority} LIMIT 21`,
-    ),
-    define(
-      "L3/readme-ids",
-      "the same by label id looked up first (not what listTasks sends)",
-      [asIs, labelStats],
-      (p) => {
-        return `${select(p)} AND ${dueOverdue(p, readmeZone)} AND ${carryingIds(p, home, 0)} ${byPriority} LIMIT 21`;
-      },
-    ),
+    {
+      id: "P1/high",
+      label: "priority high or urgent (IN (3, 4)), newest first",
+      variants: [asIs, dropPriority],
+      options: { priorities: [3, 4] },
+    },
+    // Ordering by due date: the tasks with one, then those without (ordered by due_at too, all null).
+    {
+      id: "S1/due-asc",
+      label: "by due date ascending, page 1",
+      variants: [asIs, dropDue],
+      options: { orderBy: dueAsc },
+    },
+    {
+      id: "S1/due-desc",
+      label: "by due date descending, page 1",
+      variants: [asIs, dropDue],
+      options: { orderBy: dueDesc },
+    },
+    {
+      id: "S1/due-asc-deep",
+      label: `by due date ascending, cursor half way (row ${dated >> 1})`,
+      variants: [asIs, dropDue],
+      options: { orderBy: dueAsc, after: await lister.cursor("dueAt", dueAscDeep) },
+    },
+    {
+      id: "S1/due-desc-deep",
+      label: "by due date descending, cursor half way",
+      variants: [asIs],
+      options: { orderBy: dueDesc, after: await lister.cursor("dueAt", dueDescDeep) },
+    },
+    {
+      id: "S1/dated-end",
+      label: `by due date ascending, cursor = the last task with a due date (row ${dated}): nothing left of its segment`,
+      variants: [asIs],
+      options: { orderBy: dueAsc, after: await lister.cursor("dueAt", datedLast) },
+      next: [
+        {
+          id: "S1/nulls",
+          label: "then the first page of the no-due-date segment",
+          variants: [asIs, dropDue],
+        },
+      ],
+      others: [
+        {
+          id: "S1/nulls-before",
+          label: "before: the no-due-date segment ordered by id alone",
+          variants: [asIs],
+          sql: (p) => `${select(p)} AND due_at IS NULL ORDER BY id ASC LIMIT 21`,
+        },
+      ],
+    },
+    {
+      id: "S1/nulls-deep",
+      label: "by due date ascending, cursor half way into no due date",
+      variants: [asIs, dropDue],
+      options: { orderBy: dueAsc, after: await lister.cursor("dueAt", nullAscDeep) },
+      others: [
+        {
+          id: "S1/nulls-deep-before",
+          label: "before: ordered by id alone",
+          variants: [asIs],
+          sql: (p) => `${select(p)} AND due_at IS NULL AND id > ${p(nullAscDeep.id)} ORDER BY id ASC LIMIT 21`,
+        },
+      ],
+    },
+    {
+      id: "S1/nulls-desc-deep",
+      label: "by due date descending, cursor half way into no due date",
+      variants: [asIs],
+      options: { orderBy: dueDesc, after: await lister.cursor("dueAt", nullDescDeep) },
+    },
+    // Ordering by priority: from a cursor, the rest of its priority by id, then the priorities beyond it.
+    {
+      id: "S2/prio",
+      label: "by priority descending, page 1",
+      variants: [asIs, dropPriority],
+      options: { orderBy: prioDesc },
+    },
+    {
+      id: "S2/prio-mid",
+      label: `by priority, cursor = ${rowOf(500)} (priority ${prioMid.value}): the rest of its priority`,
+      variants: [asIs],
+      options: { orderBy: prioDesc, after: await lister.cursor("priority", prioMid) },
+    },
+    {
+      id: "S2/prio-deep",
+      label: `by priority, cursor = ${rowOf(900)} (priority ${prioDeep.value}): the rest of its priority`,
+      variants: [asIs, dropPriority],
+      options: { orderBy: prioDesc, after: await lister.cursor("priority", prioDeep) },
+      others: [
+        {
+          id: "S2/prio-deep-before",
+          label: "before: one range, priority <= the cursor's AND (priority < it OR id < the cursor's)",
+          variants: [asIs],
+          sql: (p) => {
+            const value = Number(prioDeep.value);
+            return `${select(p)} AND priority <= ${p(value)} AND (priority < ${p(value)} OR id < ${p(prioDeep.id)}) ${byPriority} LIMIT 21`;
+          },
+        },
+      ],
+    },
+    {
+      id: "S2/prio-edge",
+      label: `by priority, cursor = row ${highOrAbove - 10}, ten tasks before the last of priority ${prioEdge.value}`,
+      variants: [asIs, dropPriority],
+      options: { orderBy: prioDesc, after: await lister.cursor("priority", prioEdge) },
+      next: [
+        {
+          id: "S2/prio-edge-next",
+          label: `then the priorities below the cursor's (priority < ${prioEdge.value})`,
+          variants: [asIs, dropPriority],
+        },
+      ],
+    },
+    // Labels: the user's label ids looked up by name first, then task_labels by label id.
+    {
+      id: "L1/any",
+      label: "labels anyOf home, errands; newest first",
+      variants: [asIs, dropTaskLabelsPkey, dropLabelIdx, labelIdxWithUser, labelStats],
+      options: { labels: { anyOf: ["home", "Errands"] } },
+      lookup: { id: "L0/label-ids", label: "the label ids of the filter's names (labelIdsOf), looked up first" },
+      others: [
+        {
+          id: "L1/any-names",
+          label: "before: task_labels joined to labels by name",
+          variants: [asIs, oldLabels],
+          sql: (p) => `${select(p)} AND ${carrying(p, ["home", "errands"], 0, true)} ${page21}`,
+        },
+      ],
+    },
+    {
+      id: "L1/any-rare",
+      label: `labels anyOf ${rarest} (the user's least used); newest first`,
+      variants: [asIs, dropLabelIdx, labelIdxWithUser, labelStats],
+      options: { labels: { anyOf: [rarest] } },
+    },
+    {
+      id: "L2/all",
+      label: "labels allOf home, work; newest first",
+      variants: [asIs, dropLabelIdx, labelIdxWithUser, labelStats],
+      options: { labels: { allOf: ["home", "work"] } },
+    },
+    {
+      id: "L3/readme",
+      label: `overdue (${readmeZone}), label home, most urgent first (the README's example)`,
+      variants: [asIs, dropPriority, dropDue, statusDue, labelIdxWithUser, labelStats],
+      options: { due: overdue, labels: { anyOf: ["home"] }, orderBy: prioDesc },
+      others: [
+        {
+          id: "L3/readme-names",
+          label: "before: label joined by name, overdue without the enclosing range",
+          variants: [asIs, oldLabels],
+          sql: (p) =>
+            `${select(p)} AND ${dueOverdue(p, readmeZone)} AND ${carrying(p, ["home"], 0, true)} ${byPriority} LIMIT 21`,
+        },
+      ],
+    },
     define("L4/labels", "the label list with task counts (Prisma's _count shape)", [asIs, labelIdxWithUser], (p) => {
       return `SELECT labels.id, labels.user_id, labels.name, labels.name_key, labels.color, labels.created_at,
               labels.updated_at, COALESCE(aggr._aggr_count_tasks, 0) AS _aggr_count_tasks
@@ -1047,15 +1256,6 @@ async function planningQueries(client: pg.Client, perUser: number): Promise<Quer
                 ON (labels.id = aggr.label_id AND labels.user_id = aggr.user_id)
               WHERE labels.user_id = ${p(user)} ORDER BY labels.name_key ASC, labels.id ASC OFFSET ${p(0)}`;
     }),
-    define(
-      "L4/labels-subselect",
-      "the label list, a count subselect per label (not what Prisma sends)",
-      [asIs],
-      (p) => {
-        return `SELECT labels.*, (SELECT count(*) FROM task_labels WHERE task_labels.label_id = labels.id) AS task_count
-              FROM labels WHERE labels.user_id = ${p(user)} ORDER BY labels.name_key ASC, labels.id ASC`;
-      },
-    ),
     define("L5/page-labels", "the labels of a page of 21 tasks (Prisma's include)", [asIs, dropTaskLabelsPkey], (p) => {
       return `SELECT task_labels.task_id, task_labels.label_id, task_labels.user_id FROM task_labels
               LEFT JOIN labels AS orderby_1 ON (orderby_1.id, orderby_1.user_id) = (task_labels.label_id, task_labels.user_id)
@@ -1063,152 +1263,122 @@ async function planningQueries(client: pg.Client, perUser: number): Promise<Quer
               ORDER BY orderby_1.name_key ASC, task_labels.label_id ASC OFFSET ${p(0)}`;
     }),
     // Counts (totalCount, when a client asks for it).
-    define("C1/overdue", "count overdue (Prisma's count shape)", [asIs, dropDue], (p) => {
-      return count(p, dueOverdue(p, readmeZone));
-    }),
-    define("C1/home", "count label home (Prisma's count shape)", [asIs, dropLabelIdx, labelIdxWithUser], (p) => {
-      return count(p, carrying(p, ["home"], 0, true));
-    }),
+    {
+      id: "C1/overdue",
+      label: "count overdue (totalCount)",
+      variants: [asIs, dropDue, statusDue],
+      options: { due: overdue },
+      count: true,
+    },
+    {
+      id: "C1/home",
+      label: "count label home (totalCount)",
+      variants: [asIs, dropLabelIdx, labelIdxWithUser, labelStats],
+      options: { labels: { anyOf: ["home"] } },
+      count: true,
+    },
   ];
+
+  return sentFor(lister, items);
 }
 
-/** Paging through a user with each keyset spelling must give the same rows as one ORDER BY. */
-async function checkKeyset(client: pg.Client, queries: Query[]): Promise<void> {
-  const byId = new Map(queries.map((q) => [q.id, q]));
-  const groups = [
-    ["Q2", "Q2/or", "Q2/prisma"],
-    ["Q2/deep", "Q2/or-deep", "Q2/or+bound-deep", "Q2/prisma-deep"],
-    ["S2/prio-deep", "S2/prio-deep-row", "S2/prio-deep-split"],
-    ["S1/nulls", "S1/nulls-ordered"],
-    ["S1/nulls-deep", "S1/nulls-deep-ordered"],
-    ["D3/week", "D3/week+bound"],
-    ["D3/week-by-due", "D3/week-by-due+bound"],
-    ["L1/any", "L1/any-ids"],
-    ["L3/readme", "L3/readme-ids"],
-  ];
-  for (const group of groups) {
-    const results: string[] = [];
-    for (const id of group) {
-      const query = byId.get(id);
-      if (!query) throw new Error(`No query ${id}`);
-      results.push(await ids(client, query));
-    }
-    const agree = results.every((r) => r === results[0]);
-    console.log(`check: ${group.join(", ")} return ${agree ? "the same rows" : "DIFFERENT rows"}`);
+/** Other spellings of a list (before bdbf601, or not sent) must give the page listTasks gives. */
+async function checkOthers(client: pg.Client, queries: Query[]): Promise<void> {
+  for (const query of queries) {
+    if (!query.samePage) continue;
+    const rows = (await ids(client, query)).split(",").slice(0, query.samePage.length);
+    const same = rows.join(",") === query.samePage.join(",");
+    console.log(
+      `check: ${query.id} returns ${same ? "the page" : "NOT the page"} listTasks returns (${rows.length} rows)`,
+    );
   }
-  // Walk one user's whole list page by page with the row comparison: ties must not lose or repeat rows.
-  const seen: string[] = [];
-  let cursor: Cursor | undefined;
-  for (;;) {
-    const { rows }: { rows: Cursor[] } = cursor
-      ? await client.query<Cursor>(
-          `SELECT created_at::text AS created_at, id::text AS id FROM tasks
-           WHERE user_id = $1 AND (created_at, id) < ($2::timestamptz, $3::uuid) ${newest} LIMIT 20`,
-          [user, cursor.created_at, cursor.id],
-        )
-      : await client.query<Cursor>(
-          `SELECT created_at::text AS created_at, id::text AS id FROM tasks WHERE user_id = $1 ${newest} LIMIT 20`,
-          [user],
-        );
-    if (rows.length === 0) break;
-    seen.push(...rows.map((r) => r.id));
-    cursor = rows[rows.length - 1];
-  }
-  const all = await client.query<{ id: string }>(`SELECT id::text AS id FROM tasks WHERE user_id = $1 ${newest}`, [
-    user,
-  ]);
-  const same = seen.join(",") === all.rows.map((r) => r.id).join(",");
-  console.log(
-    `check: keyset walk over ${user} visits ${seen.length} rows, ${same ? "identical to" : "DIFFERENT from"} one ORDER BY`,
-  );
 }
 
 /**
- * Walks the user's list the way listTasks does (pages of 100): by due date
- * in its two segments, or by priority with its OR keyset; it must visit the
- * same rows as one ORDER BY.
+ * Walks the user's list with listTasks itself, pages of 100, forward with
+ * `after` or backward with `last`/`before`: it must visit the same rows as
+ * one ORDER BY (by due date, those without one last either way).
  */
-async function checkWalk(client: pg.Client, order: "due" | "priority", direction: "ASC" | "DESC"): Promise<void> {
+async function checkWalk(
+  client: pg.Client,
+  lister: Lister,
+  field: "createdAt" | "dueAt" | "priority",
+  direction: "asc" | "desc",
+  backward = false,
+): Promise<void> {
   const size = 100;
-  const [strict, loose] = direction === "DESC" ? ["<", "<="] : [">", ">="];
-  const column = order === "due" ? "due_at" : "priority";
-  const select = `SELECT ${column}::text AS value, id::text AS id FROM tasks WHERE user_id = $1`;
-  const seen: string[] = [];
-  let cursor: Key | undefined;
+  const pages: string[][] = [];
+  let statements = 0;
+  let cursor: string | undefined;
   for (;;) {
-    const rows: Key[] = [];
-    if (cursor === undefined || cursor.value !== null) {
-      const keyset = cursor ? ` AND ${column} ${loose} $2 AND (${column} ${strict} $2 OR id ${strict} $3)` : "";
-      const segment = order === "due" ? " AND due_at IS NOT NULL" : "";
-      const result = await client.query<Key>(
-        `${select}${segment}${keyset} ORDER BY ${column} ${direction}, id ${direction} LIMIT ${size + 1}`,
-        cursor ? [user, cursor.value, cursor.id] : [user],
-      );
-      rows.push(...result.rows);
-    }
-    if (order === "due" && rows.length < size + 1) {
-      const keyset = cursor?.value === null ? ` AND id ${strict} $2` : "";
-      const result = await client.query<Key>(
-        `${select} AND due_at IS NULL${keyset} ORDER BY id ${direction} LIMIT ${size + 1 - rows.length}`,
-        cursor?.value === null ? [user, cursor.id] : [user],
-      );
-      rows.push(...result.rows);
-    }
-    const page = rows.slice(0, size);
-    seen.push(...page.map((r) => r.id));
-    if (rows.length <= size) break;
-    cursor = page[page.length - 1];
+    const paging = backward
+      ? { last: size, ...(cursor ? { before: cursor } : {}) }
+      : { first: size, ...(cursor ? { after: cursor } : {}) };
+    const { sent, tasks, cursorOf } = await lister.list({ orderBy: { field, direction }, ...paging });
+    statements += sent.length;
+    if (tasks.length === 0) break;
+    pages.push(tasks.map((task) => task.id));
+    const edge = backward ? tasks[0] : tasks[tasks.length - 1];
+    if (tasks.length < size || !edge) break;
+    cursor = cursorOf(edge);
   }
+  const seen = (backward ? pages.reverse() : pages).flat();
+  const column = { createdAt: "created_at", dueAt: "due_at", priority: "priority" }[field];
+  const order = direction.toUpperCase();
   const all = await client.query<{ id: string }>(
     `SELECT id::text AS id FROM tasks WHERE user_id = $1
-     ORDER BY ${order === "due" ? "due_at IS NULL, " : ""}${column} ${direction}, id ${direction}`,
+     ORDER BY ${field === "dueAt" ? "due_at IS NULL, " : ""}${column} ${order}, id ${order}`,
     [user],
   );
   const same = seen.join(",") === all.rows.map((r) => r.id).join(",");
   console.log(
-    `check: ${order} ${direction} walk over ${user} (as listTasks pages) visits ${seen.length} rows, ` +
+    `check: listTasks by ${field} ${direction}, ${backward ? "backward" : "forward"}, over ${user}: ` +
+      `${seen.length} rows in ${pages.length} pages, ${statements} statements, ` +
       `${same ? "identical to" : "DIFFERENT from"} one ORDER BY`,
   );
 }
 
-/** The bounds computed in JS (src/calendar.ts) select what PostgreSQL's own time zone arithmetic does. */
-async function checkDueBounds(client: pg.Client, queries: Query[]): Promise<void> {
+/**
+ * listTasks' due-date filters, whose bounds src/calendar.ts computes in JS,
+ * select what PostgreSQL's own time zone arithmetic does.
+ */
+async function checkDueBounds(client: pg.Client, lister: Lister, perUser: number): Promise<void> {
   const { today, weekStart, weekEnd } = await planningOf(client);
-  const byId = new Map(queries.map((q) => [q.id, q]));
   const date = iso(today).slice(0, 10);
   // An all-day task is due throughout its day in the zone: [start of day, start of next day).
   const allDayFrom = (zone: string) => `(((due_at AT TIME ZONE 'UTC')::date)::timestamp AT TIME ZONE '${zone}')`;
   const allDayTo = (zone: string) => `(((due_at AT TIME ZONE 'UTC')::date + 1)::timestamp AT TIME ZONE '${zone}')`;
-  const cases: [string, string][] = [
+  const cases: [string, ListOptions["due"], string][] = [
     [
-      "D2/today",
+      `due on ${date} in ${dayZone}`,
+      { timeZone: dayZone, on: today },
       `(due_all_day AND (due_at AT TIME ZONE 'UTC')::date = '${date}')
        OR (NOT due_all_day AND (due_at AT TIME ZONE '${dayZone}')::date = '${date}')`,
     ],
     [
-      "D1/overdue",
+      `overdue in ${readmeZone}`,
+      { timeZone: readmeZone, overdue: true },
       `NOT is_completed AND ((due_all_day AND ${allDayTo(readmeZone)} <= '${iso(now)}')
                              OR (NOT due_all_day AND due_at < '${iso(now)}'))`,
     ],
     [
-      "D3/week",
+      `due this week in ${dayZone}`,
+      { timeZone: dayZone, after: weekStart, before: weekEnd },
       `(due_all_day AND ${allDayTo(dayZone)} > '${iso(weekStart)}' AND ${allDayFrom(dayZone)} < '${iso(weekEnd)}')
        OR (NOT due_all_day AND due_at >= '${iso(weekStart)}' AND due_at < '${iso(weekEnd)}')`,
     ],
   ];
-  for (const [id, where] of cases) {
-    const query = byId.get(id);
-    if (!query) throw new Error(`No query ${id}`);
-    // The query without its LIMIT: every match.
-    const unlimited = { ...query, sql: query.sql.replace(/LIMIT \d+$/, "") };
-    const fromQuery = (await ids(client, unlimited)).split(",").filter(Boolean).sort();
+  for (const [what, due, where] of cases) {
+    // Every match in one page.
+    const { tasks } = await lister.list({ due, first: perUser, maxPageSize: perUser });
+    const listed = tasks.map((task) => task.id).sort();
     const expected = await client.query<{ id: string }>(
       `SELECT id::text AS id FROM tasks WHERE user_id = $1 AND (${where}) ORDER BY id`,
       [user],
     );
-    const same = fromQuery.join(",") === expected.rows.map((r) => r.id).join(",");
+    const same = listed.join(",") === expected.rows.map((r) => r.id).join(",");
     console.log(
-      `check: ${id} selects ${fromQuery.length} tasks, ${same ? "the same as" : "NOT the same as"} PostgreSQL's AT TIME ZONE`,
+      `check: listTasks ${what} selects ${listed.length} tasks, ${same ? "the same as" : "NOT the same as"} PostgreSQL's AT TIME ZONE`,
     );
   }
 }
@@ -1294,15 +1464,26 @@ async function main(): Promise<void> {
       const version = await client.query<{ server_version: string }>("SHOW server_version");
       console.log(`server ${version.rows[0]?.server_version ?? "?"}`);
 
-      const queries = await buildQueries(client);
-      await checkKeyset(client, queries);
-      await checkWalk(client, "due", "ASC");
-      await checkWalk(client, "due", "DESC");
-      await checkWalk(client, "priority", "DESC");
-      await checkDueBounds(client, queries);
+      const lister = openLister(withDatabase(adminUrl, scratch));
+      try {
+        const queries = await buildQueries(client, lister);
+        await checkOthers(client, queries);
+        // Newest first: ties in created_at, broken by id, must not lose or repeat tasks.
+        await checkWalk(client, lister, "createdAt", "desc");
+        await checkWalk(client, lister, "createdAt", "desc", true);
+        await checkWalk(client, lister, "dueAt", "asc");
+        await checkWalk(client, lister, "dueAt", "desc");
+        await checkWalk(client, lister, "dueAt", "asc", true);
+        await checkWalk(client, lister, "priority", "desc");
+        await checkWalk(client, lister, "priority", "asc");
+        await checkWalk(client, lister, "priority", "desc", true);
+        await checkDueBounds(client, lister, await countOf(client, "true"));
 
-      const selected = only ? queries.filter((query) => only.test(query.id)) : queries;
-      printSummary(await measureAll(client, selected));
+        const selected = only ? queries.filter((query) => only.test(query.id)) : queries;
+        printSummary(await measureAll(client, selected));
+      } finally {
+        await lister.close();
+      }
     });
   } finally {
     if (keep) {
