@@ -1,7 +1,8 @@
 import type { TokenVerifier, Viewer } from "./auth/index.js";
+import { createTaskLabelLoader } from "./db/labels.js";
 import { ensureUser } from "./db/users.js";
 import { BadUserInputError, UnauthenticatedError } from "./errors.js";
-import type { PrismaClient } from "./generated/prisma/client.js";
+import type { Label, PrismaClient } from "./generated/prisma/client.js";
 
 /** What every resolver gets. Built in one place, for GraphQL and REST alike. */
 export interface Context {
@@ -14,6 +15,8 @@ export interface Context {
   idempotencyKey: string | null;
   /** How long an idempotency key is remembered. */
   idempotencyTtlMs: number;
+  /** A task's labels, by name; the calls of one page are batched into one query. */
+  labelsOf(taskId: string): Promise<Label[]>;
 }
 
 export interface ContextOptions {
@@ -44,7 +47,7 @@ export function createContextFactory({
     const idempotencyKey = readIdempotencyKey(request);
     const base = { prisma, maxPageSize, idempotencyKey, idempotencyTtlMs };
     const header = request.headers.get("authorization");
-    if (header === null) return { ...base, viewer: null };
+    if (header === null) return { ...base, viewer: null, labelsOf: createTaskLabelLoader(prisma, null) };
     const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header);
     if (!match?.[1]) throw new UnauthenticatedError("The Authorization header must be: Bearer <token>.");
     const { viewer, fresh, remember } = await verifier.verify(match[1]);
@@ -60,7 +63,7 @@ export function createContextFactory({
       // comes again) would let later requests skip it and find no row.
       remember();
     }
-    return { ...base, viewer };
+    return { ...base, viewer, labelsOf: createTaskLabelLoader(prisma, viewer.id) };
   };
 }
 

@@ -18,6 +18,49 @@ export function labelKey(name: string): string {
   return name.normalize("NFC").toLowerCase();
 }
 
+/**
+ * The labels of many tasks in one statement: every call made while a page
+ * of tasks resolves is answered by one query for all of them, on the next
+ * turn of the event loop. One per request, for the caller's tasks only.
+ */
+export function createTaskLabelLoader(prisma: PrismaClient, userId: string | null) {
+  let batch: Map<string, { resolve(labels: Label[]): void; reject(error: unknown): void }[]> | undefined;
+
+  async function load(wanted: NonNullable<typeof batch>): Promise<void> {
+    try {
+      const ids = [...wanted.keys()];
+      const rows =
+        userId === null
+          ? []
+          : await prisma.$queryRaw<(Label & { taskId: string })[]>`
+            SELECT tl.task_id::text AS "taskId", l.id::text AS id, l.user_id AS "userId", l.name,
+              l.name_key AS "nameKey", l.color, l.created_at AS "createdAt", l.updated_at AS "updatedAt"
+            FROM task_labels tl JOIN labels l ON l.id = tl.label_id AND l.user_id = tl.user_id
+            WHERE tl.user_id = ${userId} AND tl.task_id = ANY(${ids}::uuid[])
+            ORDER BY l.name_key, l.id`;
+      const byTask = new Map<string, Label[]>();
+      for (const { taskId, ...label } of rows) byTask.set(taskId, [...(byTask.get(taskId) ?? []), label]);
+      for (const [id, waiting] of wanted) for (const { resolve } of waiting) resolve(byTask.get(id) ?? []);
+    } catch (error) {
+      for (const waiting of wanted.values()) for (const { reject } of waiting) reject(error);
+    }
+  }
+
+  return function labelsOf(taskId: string): Promise<Label[]> {
+    return new Promise((resolve, reject) => {
+      if (batch === undefined) {
+        const wanted = new Map<string, { resolve(labels: Label[]): void; reject(error: unknown): void }[]>();
+        batch = wanted;
+        setImmediate(() => {
+          batch = undefined;
+          void load(wanted);
+        });
+      }
+      batch.set(taskId, [...(batch.get(taskId) ?? []), { resolve, reject }]);
+    });
+  };
+}
+
 /** A transaction's client, or the client itself. */
 type Db = PrismaClient | Prisma.TransactionClient;
 
