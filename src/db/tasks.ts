@@ -564,6 +564,7 @@ function reviveTask(stored: Prisma.JsonValue): StoredTask {
     dueAt: task.dueAt == null ? null : date(task.dueAt),
     dueAllDay: task.dueAllDay === true,
     priority: Number(task.priority ?? 0),
+    labelCount: labels.length,
     labels: labels.map(({ label }) => ({
       label: {
         id: String(label.id),
@@ -593,7 +594,8 @@ export interface TaskChanges {
 /** Columns as the Prisma model names them, for statements Prisma's API cannot express. */
 const returningTask = Prisma.sql`RETURNING id::text AS id, user_id AS "userId", title, description,
   is_completed AS "isCompleted", completed_at AS "completedAt", created_at AS "createdAt",
-  updated_at AS "updatedAt", version, due_at AS "dueAt", due_all_day AS "dueAllDay", priority`;
+  updated_at AS "updatedAt", version, due_at AS "dueAt", due_all_day AS "dueAllDay", priority,
+  label_count AS "labelCount"`;
 
 /**
  * Applies the changes in one UPDATE that also bumps the version. Completing
@@ -637,7 +639,7 @@ export async function updateTask(
   return prisma.$transaction(async (tx) => {
     const task = await update(tx);
     await setTaskLabels(tx, userId, id, await labelIdsFor(tx, userId, [...labels], "labels"));
-    return task;
+    return withLabelCount(tx, task);
   });
 }
 
@@ -652,7 +654,7 @@ export function addTaskLabels(
   return prisma.$transaction(async (tx) => {
     const task = await touch(tx, userId, id, expectedVersion);
     await addLabelsTo(tx, userId, id, await labelIdsFor(tx, userId, [...names], "names"), "names");
-    return task;
+    return withLabelCount(tx, task);
   });
 }
 
@@ -667,8 +669,14 @@ export function removeTaskLabels(
   return prisma.$transaction(async (tx) => {
     const task = await touch(tx, userId, id, expectedVersion);
     await removeLabelsFrom(tx, userId, id, [...names]);
-    return task;
+    return withLabelCount(tx, task);
   });
+}
+
+/** The row as written before its labels changed, with the count its labels now have. */
+async function withLabelCount(tx: Db, task: Task): Promise<Task> {
+  const { labelCount } = await tx.task.findUniqueOrThrow({ where: { id: task.id }, select: { labelCount: true } });
+  return { ...task, labelCount };
 }
 
 /** Raises the version of a task whose labels are about to change. */

@@ -1,6 +1,7 @@
 -- AlterTable
 ALTER TABLE "tasks" ADD COLUMN     "due_all_day" BOOLEAN NOT NULL DEFAULT false,
 ADD COLUMN     "due_at" TIMESTAMPTZ(3),
+ADD COLUMN     "label_count" SMALLINT NOT NULL DEFAULT 0,
 ADD COLUMN     "priority" SMALLINT NOT NULL DEFAULT 0;
 
 -- CreateTable
