@@ -181,6 +181,7 @@ describe("a task's due date, priority and labels", () => {
     );
     expect(updateTask).toMatchObject({ dueAt: "2026-05-01T12:00:00.000Z", priority: "MEDIUM", version: 2 });
     expect(updateTask.labels.map((label) => label.name)).toEqual(["b", "c"]);
+    await expectLabelCountsRight(user.id);
     const cleared = dataOf(await execute(t, UpdateTask, { id: task.id, input: { due: null } }, user.token)).updateTask;
     expect(cleared).toMatchObject({ dueAt: null, dueDate: null, priority: "MEDIUM" });
     expect(cleared.labels.map((label) => label.name)).toEqual(["b", "c"]);
@@ -259,6 +260,7 @@ describe("labels", () => {
     ]);
     expect(rest2.data[0]?.version).toBe((rest1.data[0]?.version ?? 0) + 1);
     expect(dataOf(await execute(t, GetLabel, { id: errands.id }, user.token)).label).toBeNull();
+    await expectLabelCountsRight(user.id);
   });
 
   it("are added and removed by name, up to 20 per task", async () => {
@@ -275,6 +277,7 @@ describe("labels", () => {
     expect(response400Field(tooMany)).toBe("names");
     const { task: read } = dataOf(await execute(t, GetTask, { id: task.id }, user.token));
     expect(read?.labels).toHaveLength(2);
+    await expectLabelCountsRight(user.id);
     // The refused call made no labels either.
     expect(dataOf(await execute(t, ListLabels, {}, user.token)).labels.map((l) => l.name)).toEqual(["a", "B", "c"]);
   });
@@ -325,6 +328,16 @@ describe("labels", () => {
     });
   });
 });
+
+/** Every task's stored label_count (which lets a page skip the labels query) is how many it carries. */
+async function expectLabelCountsRight(userId: string) {
+  const tasks = await t.db.prisma.task.findMany({
+    where: { userId },
+    select: { labelCount: true, _count: { select: { labels: true } } },
+  });
+  expect(tasks.length).toBeGreaterThan(0);
+  for (const task of tasks) expect(task.labelCount).toBe(task._count.labels);
+}
 
 function response400Field(response: Awaited<ReturnType<typeof execute>>): string | undefined {
   expect(codesOf(response)).toEqual(["BAD_USER_INPUT"]);

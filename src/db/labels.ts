@@ -129,17 +129,18 @@ export async function updateLabel(
 /** Deletes a label and takes it off every task (whose versions go up). */
 export async function deleteLabel(prisma: PrismaClient, userId: string, id: string): Promise<{ id: string }> {
   return prisma.$transaction(async (tx) => {
-    await touchTasksLabelled(tx, userId, id);
+    await touchTasksLabelled(tx, userId, id, "removing");
     const { count } = await tx.label.deleteMany({ where: { id, userId } });
     if (count === 0) throw new NotFoundError("Label");
     return { id };
   });
 }
 
-/** The tasks carrying a label changed: raise their versions. */
-async function touchTasksLabelled(tx: Db, userId: string, labelId: string): Promise<void> {
+/** The tasks carrying a label changed (or are about to lose it): raise their versions. */
+async function touchTasksLabelled(tx: Db, userId: string, labelId: string, removing?: "removing"): Promise<void> {
+  const count = removing ? Prisma.sql`, label_count = label_count - 1` : Prisma.empty;
   await tx.$executeRaw`
-    UPDATE tasks SET version = version + 1, updated_at = now()
+    UPDATE tasks SET version = version + 1, updated_at = now() ${count}
     WHERE user_id = ${userId}
       AND id IN (SELECT task_id FROM task_labels WHERE user_id = ${userId} AND label_id = ${labelId}::uuid)`;
 }
@@ -174,6 +175,14 @@ export async function labelIdsFor(tx: Db, userId: string, names: string[], field
 export async function setTaskLabels(tx: Db, userId: string, taskId: string, labelIds: string[]): Promise<void> {
   await tx.taskLabel.deleteMany({ where: { taskId, userId, labelId: { notIn: labelIds } } });
   await addLabelsTo(tx, userId, taskId, labelIds);
+  await recount(tx, userId, taskId);
+}
+
+/** tasks.label_count after a change to the task's labels. */
+async function recount(tx: Db, userId: string, taskId: string): Promise<void> {
+  await tx.$executeRaw`
+    UPDATE tasks SET label_count = (SELECT count(*) FROM task_labels WHERE task_id = ${taskId}::uuid)
+    WHERE id = ${taskId}::uuid AND user_id = ${userId}`;
 }
 
 /** Adds labels to the task, keeping the ones it has; refused past maxLabelsPerTask. */
@@ -192,6 +201,7 @@ export async function addLabelsTo(
   if ((await tx.taskLabel.count({ where: { taskId } })) > maxLabelsPerTask) {
     throw new BadUserInputError([{ field, message: `A task can carry at most ${maxLabelsPerTask} labels.` }]);
   }
+  await recount(tx, userId, taskId);
 }
 
 /** Takes labels (by name, ignoring case) off the task; names it does not carry are ignored. */
@@ -199,6 +209,7 @@ export async function removeLabelsFrom(tx: Db, userId: string, taskId: string, n
   const keys = [...new Set(names.map(labelKey))];
   if (keys.length === 0) return;
   await tx.taskLabel.deleteMany({ where: { taskId, userId, label: { nameKey: { in: keys } } } });
+  await recount(tx, userId, taskId);
 }
 
 /**
