@@ -1,6 +1,6 @@
 import type { ArgBuilder, InputShapeFromFields } from "@pothos/core";
 import { queryFromInfo } from "@pothos/plugin-prisma";
-import type { GraphQLResolveInfo } from "graphql";
+import { type GraphQLResolveInfo, Kind, type SelectionNode } from "graphql";
 import { z } from "zod";
 import { isTimeZone } from "../calendar.js";
 import type { Context } from "../context.js";
@@ -365,14 +365,50 @@ function taskQuery(context: Context, info: GraphQLResolveInfo, path: string[], k
     info,
     path,
     typeName: "Task",
-    ...(keyField ? { select: { id: true, [keyField]: true, ...plainColumns } } : {}),
+    ...(keyField ? { select: { id: true, [keyField]: true, ...columnsFor(info, path) } } : {}),
   }) as TaskQuery;
+}
+
+/** The columns of `plainColumns` that the fields asked for at `path` read. */
+function columnsFor(info: GraphQLResolveInfo, path: string[]): Record<string, true> {
+  const fields = fieldNamesAt(info, path);
+  const wanted = (...names: string[]) => names.some((name) => fields.has(name));
+  return {
+    ...(wanted("dueDate", "dueAt") ? { dueAt: plainColumns.dueAt, dueAllDay: plainColumns.dueAllDay } : {}),
+    ...(wanted("priority") ? { priority: plainColumns.priority } : {}),
+    ...(wanted("labels") ? { labelCount: plainColumns.labelCount } : {}),
+  };
+}
+
+/** The names of the fields selected at `path` below the current field, through fragments. */
+function fieldNamesAt(info: GraphQLResolveInfo, path: string[]): Set<string> {
+  let level: readonly SelectionNode[] = info.fieldNodes.flatMap((node) => node.selectionSet?.selections ?? []);
+  for (const step of [...path, ""]) {
+    const next: SelectionNode[] = [];
+    const names = new Set<string>();
+    const visit = (selections: readonly SelectionNode[]) => {
+      for (const selection of selections) {
+        if (selection.kind === Kind.FIELD) {
+          names.add(selection.name.value);
+          if (selection.name.value === step) next.push(...(selection.selectionSet?.selections ?? []));
+        } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+          visit(selection.selectionSet.selections);
+        } else {
+          visit(info.fragments[selection.name.value]?.selectionSet.selections ?? []);
+        }
+      }
+    };
+    visit(level);
+    if (step === "") return names;
+    level = next;
+  }
+  return new Set();
 }
 
 /**
  * Columns that fields read from the row without declaring a `select`: one
  * per field per row would cost Pothos a selection lookup each (9 % of a
- * 50-task REST list's CPU). Always loaded; they are small.
+ * 50-task REST list's CPU). A list loads those its selection reads.
  */
 const plainColumns = {
   dueAt: true,
