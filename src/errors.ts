@@ -185,6 +185,11 @@ export function toGraphQLError(error: unknown, logger: Logger): GraphQLError {
   const cause = rootCause(error);
   const expected = expectedFailure(cause, logger);
   if (expected) return graphqlErrorOf(expected, graphqlError);
+  // A variable of the wrong type (an enum value that is not one, a number for
+  // a string) as graphql-jit reports it: no original error, but the request's fault.
+  if (graphqlError?.originalError == null && /^Variable "\$\w+" got invalid value/.test(graphqlError?.message ?? "")) {
+    return graphqlErrorOf(new AppError("BAD_USER_INPUT", graphqlError?.message ?? "Invalid variables."), graphqlError);
+  }
   if (graphqlError && graphqlError.originalError == null) return graphqlError;
 
   // A request Yoga could not read (bad JSON, a GET mutation): its message

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -277,6 +277,15 @@ describe("the local development secret (no AUTH_SECRET, BETTER_AUTH_SECRET or AU
     await writeFile(file, "too short\n", { mode: 0o600 });
     expect((await setUpAuth(auth)).localSecretCreated).toBe(true);
     expect(await readFile(file, "utf8")).toMatch(madeSecret);
+  });
+
+  it("a short secret in a world-readable file is replaced by one only its owner can read", async () => {
+    const file = path.join(await tempDir(), "local-auth-secret");
+    await writeFile(file, "too short\n", { mode: 0o644 });
+    await chmod(file, 0o644);
+    const { auth } = loadConfig(localEnv(file));
+    expect((await setUpAuth(auth)).localSecretCreated).toBe(true);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
   });
 
   it("a secret of exactly 32 characters once trimmed is kept as it is, without its surrounding whitespace", async () => {

@@ -45,7 +45,7 @@ import { mintToken } from "./helpers/tokens.js";
  *
  * Size: MODEL_RUNS sequences (default 50) of up to MODEL_COMMANDS commands
  * (default 25), each after up to 8 tasks made to start with: about 650
- * commands and 5000 requests, 20 to 40 s on PGlite on two cores.
+ * commands and 5000 requests, 25 to 50 s on PGlite on two cores.
  *
  * On failure fast-check prints the seed, the path and the shrunk command
  * sequence. Replay it with MODEL_SEED=<seed> MODEL_PATH=<path> (and, for the

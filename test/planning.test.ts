@@ -131,6 +131,24 @@ describe("a task's due date, priority and labels", () => {
     expect(listOf(await rest(t, "GET", `/api/${user.id}/tasks`, { token: user.token })).meta.total).toBe(0);
   });
 
+  it("a variable of the wrong type (an unknown priority, a number for a title) is a 400 BAD_USER_INPUT", async () => {
+    const user = await newUser("variables");
+    for (const input of [{ title: "x", priority: "CRITICAL" }, { title: 5 }] as unknown as CreateTaskInput[]) {
+      const response = await execute(t, CreateTask, { input }, user.token);
+      expect(response.status).toBe(400);
+      expect(codesOf(response)).toEqual(["BAD_USER_INPUT"]);
+      expect(response.errors?.[0]?.message).toMatch(/got invalid value/);
+    }
+    const filtered = await execute(
+      t,
+      ListTasks,
+      { first: 1, filter: { priorities: ["HIGHEST" as "HIGH"] } },
+      user.token,
+    );
+    expect(codesOf(filtered)).toEqual(["BAD_USER_INPUT"]);
+    expect(listOf(await rest(t, "GET", `/api/${user.id}/tasks`, { token: user.token })).meta.total).toBe(0);
+  });
+
   it("a legacy PUT (title, description, is_completed) keeps the due date, priority and labels", async () => {
     const user = await newUser("legacy");
     const task = await create(user.token, {

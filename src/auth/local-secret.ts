@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 /**
@@ -18,5 +18,8 @@ export async function loadOrCreateLocalSecret(file: string): Promise<{ secret: U
   const secret = randomBytes(32).toString("base64url");
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, `${secret}\n`, { mode: 0o600 });
+  // The mode above applies to a new file only: a short secret replaced in a
+  // file that others could read must not stay readable by them.
+  await chmod(file, 0o600);
   return { secret: new TextEncoder().encode(secret), created: true };
 }
