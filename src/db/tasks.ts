@@ -651,11 +651,9 @@ export function addTaskLabels(
   names: readonly string[],
   expectedVersion?: number | null,
 ): Promise<Task> {
-  return prisma.$transaction(async (tx) => {
-    const task = await touch(tx, userId, id, expectedVersion);
-    await addLabelsTo(tx, userId, id, await labelIdsFor(tx, userId, [...names], "names"), "names");
-    return withLabelCount(tx, task);
-  });
+  return changeLabels(prisma, userId, id, expectedVersion, async (tx) =>
+    addLabelsTo(tx, userId, id, await labelIdsFor(tx, userId, [...names], "names"), "names"),
+  );
 }
 
 /** Takes labels off by name (ones the task does not carry are ignored), raising the task's version. */
@@ -666,9 +664,20 @@ export function removeTaskLabels(
   names: readonly string[],
   expectedVersion?: number | null,
 ): Promise<Task> {
+  return changeLabels(prisma, userId, id, expectedVersion, (tx) => removeLabelsFrom(tx, userId, id, [...names]));
+}
+
+/** Raises the task's version (checking `expectedVersion`), then changes its labels, in one transaction. */
+function changeLabels(
+  prisma: PrismaClient,
+  userId: string,
+  id: string,
+  expectedVersion: number | null | undefined,
+  change: (tx: Db) => Promise<void>,
+): Promise<Task> {
   return prisma.$transaction(async (tx) => {
     const task = await touch(tx, userId, id, expectedVersion);
-    await removeLabelsFrom(tx, userId, id, [...names]);
+    await change(tx);
     return withLabelCount(tx, task);
   });
 }
