@@ -1,10 +1,11 @@
 import { Hono } from "hono";
 import type { TokenVerifier } from "./auth/index.js";
 import type { Config } from "./config.js";
-import { createContextFactory } from "./context.js";
+import { type CreateContext, createContextFactory } from "./context.js";
+import { purgeChanges } from "./db/changes.js";
 import type { Database } from "./db/database.js";
-import { graphqlErrorResponse, NoRouteError, restErrorResponse, toAppError } from "./errors.js";
-import { createGraphQLHandler } from "./graphql.js";
+import { AppError, graphqlErrorResponse, NoRouteError, restErrorResponse, toAppError } from "./errors.js";
+import { createGraphQLHandler, type GraphQLHandler } from "./graphql.js";
 import {
   allowCrossOrigin,
   capBodySize,
@@ -17,6 +18,7 @@ import {
   setSecurityHeaders,
 } from "./http/middleware.js";
 import { asNativeResponse, type NodeBindings } from "./http/node-adapter.js";
+import { createChangeHub } from "./live.js";
 import type { Logger } from "./logger.js";
 import { createRateLimiter } from "./rate-limit.js";
 import { createDocsRoutes } from "./rest/docs.js";
@@ -41,7 +43,12 @@ export interface App {
    * `env`: the client's address comes from there.
    */
   fetch(request: Request, env?: NodeBindings): Promise<Response>;
-  /** Releases what the app holds besides the database (the rate limiter's Redis connection). */
+  /** The GraphQL handler and the context factory, for GraphQL over WebSocket (see ws.ts). */
+  graphql: GraphQLHandler;
+  createContext: CreateContext;
+  /** Ends every live stream this process serves (on shutdown). */
+  endStreams(): void;
+  /** Releases what the app holds besides the database (Redis and LISTEN connections, timers). */
   close(): Promise<void>;
 }
 
@@ -63,12 +70,21 @@ export async function createApp({
       logger.warn({ err: error }, "Redis unavailable: rate limits are counted in this instance for now"),
   });
   await limiter.ready();
+  const hub = await createChangeHub({
+    prisma: db.prisma,
+    database: config.database,
+    redisUrl: config.live.redisUrl,
+    pollMs: config.live.pollMs,
+    logger,
+  });
+  const purger = purgeChangesEvery(db, config, logger);
   const createContext = createContextFactory({
     verifier,
     prisma: db.prisma,
     limiter,
     perUserLimit: config.rateLimit.perUser,
     idempotencyTtlMs: config.idempotencyTtlMs,
+    live: { hub, maxStreamsPerUser: config.live.maxStreamsPerUser },
   });
   const graphql = await createGraphQLHandler({ config, createContext, logger });
 
@@ -82,7 +98,23 @@ export async function createApp({
 
   const graphqlApi = new Hono()
     .use(...guards, requireJsonPosts())
-    .on(["GET", "POST", "OPTIONS"], "/", async (c) => asNativeResponse(await graphql.fetch(c.req.raw)))
+    .on(["GET", "POST", "OPTIONS"], "/", async (c) => {
+      const response = await graphql.fetch(c.req.raw);
+      // A subscription asked for as one JSON answer: Yoga's bare 406, made an error that says what to do.
+      if (response.status === 406) {
+        return graphqlErrorResponse(
+          new AppError(
+            "NOT_ACCEPTABLE",
+            "A subscription streams: send Accept: text/event-stream (SSE), or use WebSocket (graphql-ws) on /graphql.",
+          ),
+        );
+      }
+      // A live stream (SSE): reverse proxies such as nginx must pass each event on at once.
+      if (response.headers.get("content-type")?.startsWith("text/event-stream")) {
+        response.headers.set("x-accel-buffering", "no");
+      }
+      return asNativeResponse(response);
+    })
     .onError((error) => graphqlErrorResponse(toAppError(error, logger)));
 
   const restApi = new Hono()
@@ -113,6 +145,35 @@ export async function createApp({
 
   return {
     fetch: async (request, env) => app.fetch(request, env),
-    close: () => limiter.close(),
+    graphql,
+    createContext,
+    endStreams: () => hub.endStreams(),
+    async close() {
+      clearInterval(purger);
+      await Promise.all([limiter.close(), hub.close()]);
+    },
   };
+}
+
+/**
+ * Drops change events older than the retention (CHANGE_RETENTION_S), in
+ * batches, every CHANGE_PURGE_INTERVAL_MS. Every instance does it; the
+ * deletes do not conflict.
+ */
+function purgeChangesEvery(db: Database, config: Config, logger: Logger): NodeJS.Timeout {
+  let running = false;
+  const timer = setInterval(async () => {
+    if (running) return;
+    running = true;
+    try {
+      const before = new Date(Date.now() - config.live.retentionMs);
+      while ((await purgeChanges(db.prisma, before)) > 0) {}
+    } catch (error) {
+      logger.warn({ err: error }, "change log: dropping expired events failed; trying again later");
+    } finally {
+      running = false;
+    }
+  }, config.live.purgeIntervalMs);
+  timer.unref();
+  return timer;
 }

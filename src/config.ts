@@ -93,6 +93,10 @@ const envSchema = z.object({
     .regex(/^rediss?:\/\/\S+$/, "a URL of the form redis://host:6379")
     .optional(),
   MAX_BODY_BYTES: integer(1024, 100 * 1024 * 1024).default(1024 * 1024),
+  CHANGE_RETENTION_S: integer(60, 10 * 365 * 24 * 3600).default(7 * 24 * 3600),
+  CHANGE_PURGE_INTERVAL_MS: integer(100, 24 * 3600 * 1000).default(60_000),
+  LIVE_POLL_MS: integer(50, 60_000).default(1_000),
+  LIVE_MAX_STREAMS_PER_USER: integer(1, 10_000).default(20),
   CORS_ORIGINS: z
     .string()
     .transform((value) =>
@@ -175,6 +179,18 @@ export interface Config {
   idempotencyTtlMs: number;
   /** Requests per window: per user once authenticated, per client address before; 0 turns a limit off. */
   rateLimit: { windowMs: number; perUser: number; perAddress: number; redisUrl?: string };
+  live: {
+    /** How long the change log keeps an event; an older cursor is refused (CURSOR_EXPIRED). */
+    retentionMs: number;
+    /** How often this process drops expired events. */
+    purgeIntervalMs: number;
+    /** How often open streams check the log themselves, in case a notification was lost: the worst-case delay then. */
+    pollMs: number;
+    /** Open subscriptions one user may hold in one process. */
+    maxStreamsPerUser: number;
+    /** Notifications between processes: Redis pub/sub when set, else PostgreSQL LISTEN/NOTIFY or in-process. */
+    redisUrl?: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -275,6 +291,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       windowMs: e.RATE_LIMIT_WINDOW_MS,
       perUser: e.RATE_LIMIT_USER,
       perAddress: e.RATE_LIMIT_IP,
+      ...(e.REDIS_URL === undefined ? {} : { redisUrl: e.REDIS_URL }),
+    },
+    live: {
+      retentionMs: e.CHANGE_RETENTION_S * 1000,
+      purgeIntervalMs: e.CHANGE_PURGE_INTERVAL_MS,
+      pollMs: e.LIVE_POLL_MS,
+      maxStreamsPerUser: e.LIVE_MAX_STREAMS_PER_USER,
       ...(e.REDIS_URL === undefined ? {} : { redisUrl: e.REDIS_URL }),
     },
   };

@@ -3,6 +3,7 @@ import { createTaskLabelLoader } from "./db/labels.js";
 import { ensureUser } from "./db/users.js";
 import { BadUserInputError, UnauthenticatedError } from "./errors.js";
 import type { Label, PrismaClient } from "./generated/prisma/client.js";
+import type { ChangeHub } from "./live.js";
 
 /** What every resolver gets. Built in one place, for GraphQL and REST alike. */
 export interface Context {
@@ -17,6 +18,13 @@ export interface Context {
   idempotencyTtlMs: number;
   /** A task's labels, by name; the calls of one page are batched into one query. */
   labelsOf(taskId: string): Promise<Label[]>;
+  /** The live feed's bell, and how many streams a user may hold open. */
+  live: LiveOptions;
+}
+
+export interface LiveOptions {
+  hub: ChangeHub;
+  maxStreamsPerUser: number;
 }
 
 export interface ContextOptions {
@@ -26,6 +34,7 @@ export interface ContextOptions {
   limiter?: { take(key: string, limit: number): Promise<void> };
   perUserLimit?: number;
   idempotencyTtlMs?: number;
+  live: LiveOptions;
 }
 
 export const graphqlMaxPageSize = 100;
@@ -42,10 +51,11 @@ export function createContextFactory({
   limiter,
   perUserLimit = 0,
   idempotencyTtlMs = 24 * 60 * 60 * 1000,
+  live,
 }: ContextOptions) {
   return async function createContext(request: Request, maxPageSize = graphqlMaxPageSize): Promise<Context> {
     const idempotencyKey = readIdempotencyKey(request);
-    const base = { prisma, maxPageSize, idempotencyKey, idempotencyTtlMs };
+    const base = { prisma, maxPageSize, idempotencyKey, idempotencyTtlMs, live };
     const header = request.headers.get("authorization");
     if (header === null) return { ...base, viewer: null, labelsOf: createTaskLabelLoader(prisma, null) };
     const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(header);

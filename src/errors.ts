@@ -19,7 +19,9 @@ export const statusOf = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  NOT_ACCEPTABLE: 406,
   CONFLICT: 409,
+  CURSOR_EXPIRED: 410,
   PRECONDITION_FAILED: 412,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
@@ -90,6 +92,15 @@ export class BadUserInputError extends AppError {
 export class ConflictError extends AppError {
   constructor(message: string) {
     super("CONFLICT", message);
+  }
+}
+
+export class CursorExpiredError extends AppError {
+  constructor() {
+    super(
+      "CURSOR_EXPIRED",
+      "This change cursor is older than the change log keeps: list the tasks afresh and follow changes from that list's changeCursor.",
+    );
   }
 }
 

@@ -1,6 +1,7 @@
 import { EnvelopArmor } from "@escape.tech/graphql-armor";
-import { GraphQLError, type ValidationContext, type ValidationRule } from "graphql";
+import { GraphQLError, getOperationAST, OperationTypeNode, type ValidationContext, type ValidationRule } from "graphql";
 import type { Plugin } from "graphql-yoga";
+import type { Context } from "./context.js";
 import { AppError, graphqlErrorOf } from "./errors.js";
 
 /**
@@ -146,6 +147,25 @@ export function refuseMissingOperationTypes(): Plugin {
   return {
     onValidate({ addValidationRule }) {
       addValidationRule(rule);
+    },
+  };
+}
+
+/**
+ * After a mutation, the caller's live streams everywhere are told to read
+ * their change log (the write recorded its events as it committed). A
+ * mutation that failed rings too: the streams then find nothing new.
+ */
+export function ringAfterMutations(): Plugin<Context> {
+  return {
+    onExecute({ args }) {
+      if (getOperationAST(args.document, args.operationName)?.operation !== OperationTypeNode.MUTATION) return;
+      return {
+        onExecuteDone() {
+          const { viewer, live } = args.contextValue;
+          if (viewer) live.hub.ring(viewer.id);
+        },
+      };
     },
   };
 }

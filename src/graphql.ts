@@ -1,5 +1,6 @@
 import { useGraphQlJit } from "@envelop/graphql-jit";
 import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
+import { getOperationAST, OperationTypeNode } from "graphql";
 import { createYoga, type YogaServerInstance } from "graphql-yoga";
 import type { Config } from "./config.js";
 import type { Context, CreateContext } from "./context.js";
@@ -9,6 +10,7 @@ import {
   costControls,
   refuseDeepNesting,
   refuseMissingOperationTypes,
+  ringAfterMutations,
   withoutErrorInternals,
   withoutSuggestions,
 } from "./graphql-plugins.js";
@@ -69,13 +71,22 @@ export async function createGraphQLHandler({
       refuseMissingOperationTypes(),
       ...costControls(),
       codedTokenLimit(),
+      ringAfterMutations(),
       // Production without introspection: `__schema`/`__type` are refused, and
       // validation messages lose the hints that would spell the schema out.
       ...(config.introspection ? [] : [useDisableIntrospection(), withoutSuggestions()]),
       // Each distinct operation is compiled to a function once (kept in an
       // LRU cache), and runs as that: the same resolvers, without graphql-js
       // interpreting the document for every field of every row.
-      useGraphQlJit(),
+      // Subscriptions run on graphql-js: graphql-jit's subscribe does not
+      // pass a subscription field its arguments (`after` would be lost).
+      useGraphQlJit(
+        {},
+        {
+          enableIf: ({ document, operationName }) =>
+            getOperationAST(document, operationName)?.operation !== OperationTypeNode.SUBSCRIPTION,
+        },
+      ),
     ],
   });
 }

@@ -1,3 +1,4 @@
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { type App, createApp, type Phase } from "./app.js";
@@ -6,6 +7,7 @@ import type { Config } from "./config.js";
 import { openDatabase } from "./db/database.js";
 import { migrateWhenReachable } from "./db/migrate.js";
 import type { Logger } from "./logger.js";
+import { serveGraphQLOverWebSocket } from "./ws.js";
 
 /**
  * One server process: the database pool, the app on the port, migrations,
@@ -51,6 +53,11 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
     if (config.graphiql) logger.info(`GraphiQL: http://${host}:${info.port}/graphql`);
   });
 
+  const ws = serveGraphQLOverWebSocket(server as Server, app, logger, {
+    maxPayloadBytes: config.maxBodyBytes,
+    accepting: () => phase === "serving",
+  });
+
   if (config.migrateOnStart) {
     migrateWhenReachable(db, logger, () => phase === "draining").then(
       (done) => {
@@ -74,6 +81,10 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
     // Keep accepting for a moment, so that load balancers see /readyz fail and
     // stop sending traffic before the listener closes.
     if (config.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
+    // Live streams end now (WebSocket with 1001, SSE with its complete
+    // event): their clients resume from their last cursor on another instance.
+    await ws.close();
+    app.endStreams();
     const force = setTimeout(() => {
       logger.warn("grace period over: closing remaining connections");
       if ("closeAllConnections" in server) server.closeAllConnections();

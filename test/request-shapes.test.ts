@@ -100,15 +100,18 @@ describe("GraphQL request shapes: never a 5xx", () => {
     expectClientError(res, `GET ${query}`);
   });
 
-  it("a subscription is refused as a request error, with a code", async () => {
+  it("a subscription asked for as one JSON answer is refused with a code that says how to stream it", async () => {
     const res = await send({
       method: "POST",
       type: "application/json",
-      body: JSON.stringify({ query: "subscription { __typename }" }),
+      body: JSON.stringify({ query: "subscription { taskEvents { cursor } }" }),
       accept: "application/graphql-response+json",
+      auth: `Bearer ${await mintToken("shapes-subscriber")}`,
     });
-    expect(res.status).toBe(400);
-    expect(JSON.parse(res.text)).toMatchObject({ errors: [{ extensions: { code: "OPERATION_NOT_SUPPORTED" } }] });
+    expect(res.status).toBe(406);
+    expect(JSON.parse(res.text)).toMatchObject({
+      errors: [{ extensions: { code: "NOT_ACCEPTABLE" }, message: expect.stringMatching(/text\/event-stream/) }],
+    });
   });
 
   it("any body, type, operation and parameters: no 5xx (fuzz)", async () => {

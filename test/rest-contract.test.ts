@@ -33,6 +33,7 @@ const statusCodes: Record<string, string> = {
   "403": "FORBIDDEN",
   "404": "NOT_FOUND",
   "405": "METHOD_NOT_ALLOWED",
+  "410": "CURSOR_EXPIRED",
   "412": "PRECONDITION_FAILED",
   "413": "PAYLOAD_TOO_LARGE",
   "415": "UNSUPPORTED_MEDIA_TYPE",
@@ -82,7 +83,7 @@ describe("/api/openapi.json", () => {
     expect(document.info.version).toEqual(expect.any(String));
   });
 
-  it("documents exactly the six REST operations, each with a unique operationId", async () => {
+  it("documents exactly the six legacy REST operations and the change feed, each with a unique operationId", async () => {
     const operations = operationsOf(await servedDocument());
     expect(operations.map(({ method, path }) => `${method.toUpperCase()} ${path}`).sort()).toEqual(
       [
@@ -92,11 +93,12 @@ describe("/api/openapi.json", () => {
         "PUT /api/{user_id}/tasks/{id}",
         "DELETE /api/{user_id}/tasks/{id}",
         "PATCH /api/{user_id}/tasks/{id}/complete",
+        "GET /api/{user_id}/tasks/changes",
       ].sort(),
     );
     const ids = operations.map(({ operation }) => operation.operationId);
     expect(ids.every((id) => typeof id === "string" && id !== "")).toBe(true);
-    expect(new Set(ids).size).toBe(6);
+    expect(new Set(ids).size).toBe(7);
   });
 
   it("declares every path parameter of every path template", async () => {

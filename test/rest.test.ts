@@ -274,7 +274,7 @@ describe("GET /api/{user_id}/tasks", () => {
   it("lists nothing for a new user", async () => {
     const user = await newUser("empty");
     const list = listOf(await rest(t, "GET", tasksPath(user.id), { token: user.token }));
-    expect(list).toEqual({ data: [], meta: { total: 0, count: 0, limit: 100, next_cursor: null } });
+    expect(list).toEqual({ data: [], meta: { total: 0, count: 0, limit: 100, next_cursor: null, change_cursor: "0" } });
   });
 
   it("filters by status: pending, completed, all", async () => {
@@ -342,7 +342,8 @@ describe("GET /api/{user_id}/tasks", () => {
     taskOf(await rest(t, "PATCH", completePath(user.id, b.id), { token: user.token, body: { is_completed: true } }));
     const list = listOf(await rest(t, "GET", `${tasksPath(user.id)}?q=report&status=pending`, { token: user.token }));
     expect(list.data.map((task) => task.id)).toEqual([a.id]);
-    expect(list.meta).toEqual({ total: 1, count: 1, limit: 100, next_cursor: null });
+    // Three creates and a completion: the change log is at 4.
+    expect(list.meta).toEqual({ total: 1, count: 1, limit: 100, next_cursor: null, change_cursor: "4" });
   });
 
   it.each([
@@ -465,7 +466,13 @@ describe("GET /api/{user_id}/tasks", () => {
 
     it("lists all 1000 in one call with limit=1000", async () => {
       const list = listOf(await rest(t, "GET", `${tasksPath(user.id)}?limit=1000`, { token: user.token }));
-      expect(list.meta).toEqual({ total: 1000, count: 1000, limit: 1000, next_cursor: null });
+      expect(list.meta).toEqual({
+        total: 1000,
+        count: 1000,
+        limit: 1000,
+        next_cursor: null,
+        change_cursor: expect.stringMatching(/^\d+$/),
+      });
       expect(new Set(list.data.map((task) => task.id)).size).toBe(1000);
       expect(list.data.map((task) => task.id)).toEqual(expectedOrder("-created_at"));
       expect(list.data.every((task) => task.user_id === user.id)).toBe(true);

@@ -9,6 +9,8 @@ export interface Viewer {
   id: string;
   email: string | null;
   name: string | null;
+  /** When the token stops being valid (its `exp`), in ms since the epoch: a live stream ends then. */
+  expiresAt: number;
 }
 
 export interface Verified {
@@ -98,7 +100,8 @@ function viewerFrom(payload: JWTPayload): Viewer {
   }
   const text = (value: unknown) =>
     typeof value === "string" && value.length <= 320 && isStorableText(value) ? value : null;
-  return { id: sub, email: text(payload.email), name: text(payload.name) };
+  // `exp` is a required claim: jose has checked that it is there and a number.
+  return { id: sub, email: text(payload.email), name: text(payload.name), expiresAt: Number(payload.exp) * 1000 };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { BadUserInputError, ConflictError, NotFoundError } from "../errors.js";
 import { type Label, Prisma, type PrismaClient } from "../generated/prisma/client.js";
+import { recordChanges } from "./changes.js";
 
 /**
  * Every read and write of labels. As with tasks, each takes the owner's id
@@ -118,7 +119,7 @@ export async function updateLabel(
           ...(changes.color === undefined ? {} : { color: changes.color }),
         },
       });
-      if (renamed) await touchTasksLabelled(tx, userId, id);
+      if (renamed) await recordChanges(tx, userId, "UPDATED", await touchTasksLabelled(tx, userId, id));
       return label;
     } catch (error) {
       throw nameTaken(error, changes.name ?? "");
@@ -129,20 +130,23 @@ export async function updateLabel(
 /** Deletes a label and takes it off every task (whose versions go up). */
 export async function deleteLabel(prisma: PrismaClient, userId: string, id: string): Promise<{ id: string }> {
   return prisma.$transaction(async (tx) => {
-    await touchTasksLabelled(tx, userId, id, "removing");
+    const touched = await touchTasksLabelled(tx, userId, id, "removing");
     const { count } = await tx.label.deleteMany({ where: { id, userId } });
     if (count === 0) throw new NotFoundError("Label");
+    await recordChanges(tx, userId, "UPDATED", touched);
     return { id };
   });
 }
 
-/** The tasks carrying a label changed (or are about to lose it): raise their versions. */
-async function touchTasksLabelled(tx: Db, userId: string, labelId: string, removing?: "removing"): Promise<void> {
+/** The tasks carrying a label changed (or are about to lose it): raise their versions. Returns their ids. */
+async function touchTasksLabelled(tx: Db, userId: string, labelId: string, removing?: "removing"): Promise<string[]> {
   const count = removing ? Prisma.sql`, label_count = label_count - 1` : Prisma.empty;
-  await tx.$executeRaw`
+  const rows = await tx.$queryRaw<{ id: string }[]>`
     UPDATE tasks SET version = version + 1, updated_at = now() ${count}
     WHERE user_id = ${userId}
-      AND id IN (SELECT task_id FROM task_labels WHERE user_id = ${userId} AND label_id = ${labelId}::uuid)`;
+      AND id IN (SELECT task_id FROM task_labels WHERE user_id = ${userId} AND label_id = ${labelId}::uuid)
+    RETURNING id::text AS id`;
+  return rows.map((row) => row.id);
 }
 
 /**

@@ -3,6 +3,7 @@ import { addDays, dayOf, startOfDay } from "../calendar.js";
 import { BadUserInputError, ConflictError, IdempotencyKeyReusedError, NotFoundError } from "../errors.js";
 import { type Label, Prisma, type PrismaClient, type Task, type User } from "../generated/prisma/client.js";
 import { isStorableText } from "../text.js";
+import { type ChangeKind, recordChanges, taskColumns, withChange } from "./changes.js";
 import { addLabelsTo, labelIdsFor, labelKey, removeLabelsFrom, setTaskLabels } from "./labels.js";
 
 /**
@@ -98,7 +99,7 @@ export interface TaskPage<T> {
  * skips or repeats a task when others are added or removed meanwhile.
  */
 export async function listTasks<T extends Pick<Task, "id" | TaskOrderField>>(
-  prisma: PrismaClient,
+  prisma: Db,
   options: ListTasksOptions,
   query: TaskQuery = {},
 ): Promise<TaskPage<T>> {
@@ -240,7 +241,7 @@ function rangesOf(
  * nothing.
  */
 async function labelIdsOf(
-  prisma: PrismaClient,
+  prisma: Db,
   userId: string,
   labels: ListTasksOptions["labels"],
 ): Promise<{ anyOf?: string[]; allOf?: string[][] }> {
@@ -462,12 +463,30 @@ function newTaskRow(userId: string, input: NewTask) {
   };
 }
 
-/** The task and its labels, in one transaction when it has labels (a task without them is one INSERT). */
+/**
+ * The task and its labels, and its CREATED change, in one transaction when it
+ * has labels (a task without them is one INSERT that records its change too).
+ */
 export async function createTask(prisma: PrismaClient, userId: string, input: NewTask, query: TaskQuery = {}) {
-  if (input.labels.length === 0) return prisma.task.create({ ...query, data: newTaskRow(userId, input) });
+  if (input.labels.length === 0) {
+    const row = newTaskRow(userId, input);
+    const [task] = await prisma.$queryRaw<Task[]>(
+      withChange(
+        userId,
+        "CREATED",
+        Prisma.sql`INSERT INTO tasks (user_id, title, description, due_at, due_all_day, priority)
+          VALUES (${row.userId}, ${row.title}, ${row.description}, ${row.dueAt}::timestamptz,
+            ${row.dueAllDay}::boolean, ${row.priority}::smallint)
+          ${returningTask}`,
+      ),
+    );
+    if (task === undefined) throw new Error("INSERT returned no row");
+    return task;
+  }
   return prisma.$transaction(async (tx) => {
     const { id } = await tx.task.create({ data: newTaskRow(userId, input), select: { id: true } });
     await addLabelsTo(tx, userId, id, await labelIdsFor(tx, userId, [...input.labels], "labels"));
+    await recordChanges(tx, userId, "CREATED", [id]);
     return tx.task.findUniqueOrThrow({ ...query, where: { id } });
   });
 }
@@ -522,6 +541,7 @@ export async function createTaskOnce(
       await tx.idempotencyKey.deleteMany({ where: { userId, expiresAt: { lte: new Date() } } });
       const { id } = await tx.task.create({ data: newTaskRow(userId, input), select: { id: true } });
       await addLabelsTo(tx, userId, id, await labelIdsFor(tx, userId, [...input.labels], "labels"));
+      await recordChanges(tx, userId, "CREATED", [id]);
       const task = await tx.task.findUniqueOrThrow({ where: { id }, include: { labels: taskLabelsQuery } });
       await tx.idempotencyKey.create({
         data: {
@@ -544,10 +564,10 @@ export async function createTaskOnce(
   }
 }
 
-/** A task as an idempotent create first answered, with the labels it had then. */
-type StoredTask = Task & { labels: { label: Label }[] };
+/** A task as stored in JSON (an idempotent create's first answer, a change event), with its labels then. */
+export type StoredTask = Task & { labels: { label: Label }[] };
 
-function reviveTask(stored: Prisma.JsonValue): StoredTask {
+export function reviveTask(stored: Prisma.JsonValue): StoredTask {
   const task = stored as Record<string, unknown>;
   const date = (value: unknown) => new Date(String(value));
   const labels = Array.isArray(task.labels) ? (task.labels as { label: Record<string, unknown> }[]) : [];
@@ -591,11 +611,8 @@ export interface TaskChanges {
   labels?: readonly string[] | undefined;
 }
 
-/** Columns as the Prisma model names them, for statements Prisma's API cannot express. */
-const returningTask = Prisma.sql`RETURNING id::text AS id, user_id AS "userId", title, description,
-  is_completed AS "isCompleted", completed_at AS "completedAt", created_at AS "createdAt",
-  updated_at AS "updatedAt", version, due_at AS "dueAt", due_all_day AS "dueAllDay", priority,
-  label_count AS "labelCount"`;
+/** A written row as the Prisma model names its columns, for statements Prisma's API cannot express. */
+const returningTask = Prisma.sql`RETURNING ${taskColumns}`;
 
 /**
  * Applies the changes in one UPDATE that also bumps the version. Completing
@@ -623,22 +640,24 @@ export async function updateTask(
     set.push(Prisma.sql`due_all_day = ${changes.due?.allDay ?? false}::boolean`);
   }
   if (changes.priority !== undefined) set.push(Prisma.sql`priority = ${changes.priority}::smallint`);
-  const update = (db: Db) =>
+  const update = (db: Db, kind: ChangeKind | null) =>
     writeOne(
       db,
       userId,
       id,
       expectedVersion,
+      kind,
       (where) => Prisma.sql`
       UPDATE tasks SET ${Prisma.join([...set, Prisma.sql`version = version + 1, updated_at = now()`], ", ")}
       ${where} ${returningTask}`,
     );
   const { labels } = changes;
-  if (labels === undefined) return update(prisma);
+  if (labels === undefined) return update(prisma, "UPDATED");
   // The row is written (and locked) first, so the version check holds for the labels too.
   return prisma.$transaction(async (tx) => {
-    const task = await update(tx);
+    const task = await update(tx, null);
     await setTaskLabels(tx, userId, id, await labelIdsFor(tx, userId, [...labels], "labels"));
+    await recordChanges(tx, userId, "UPDATED", [id]);
     return withLabelCount(tx, task);
   });
 }
@@ -667,7 +686,7 @@ export function removeTaskLabels(
   return changeLabels(prisma, userId, id, expectedVersion, (tx) => removeLabelsFrom(tx, userId, id, [...names]));
 }
 
-/** Raises the task's version (checking `expectedVersion`), then changes its labels, in one transaction. */
+/** Raises the task's version (checking `expectedVersion`), then changes its labels and records that, in one transaction. */
 function changeLabels(
   prisma: PrismaClient,
   userId: string,
@@ -678,6 +697,7 @@ function changeLabels(
   return prisma.$transaction(async (tx) => {
     const task = await touch(tx, userId, id, expectedVersion);
     await change(tx);
+    await recordChanges(tx, userId, "UPDATED", [id]);
     return withLabelCount(tx, task);
   });
 }
@@ -688,13 +708,14 @@ async function withLabelCount(tx: Db, task: Task): Promise<Task> {
   return { ...task, labelCount };
 }
 
-/** Raises the version of a task whose labels are about to change. */
+/** Raises the version of a task whose labels are about to change (the caller records the change). */
 function touch(db: Db, userId: string, id: string, expectedVersion: number | null | undefined) {
   return writeOne(
     db,
     userId,
     id,
     expectedVersion,
+    null,
     (where) => Prisma.sql`UPDATE tasks SET version = version + 1, updated_at = now() ${where} ${returningTask}`,
   );
 }
@@ -706,6 +727,7 @@ export function toggleTask(prisma: PrismaClient, userId: string, id: string, exp
     userId,
     id,
     expectedVersion,
+    "UPDATED",
     (where) => Prisma.sql`
     UPDATE tasks SET is_completed = NOT is_completed,
       completed_at = CASE WHEN is_completed THEN NULL ELSE now() END,
@@ -720,6 +742,7 @@ export function deleteTask(prisma: PrismaClient, userId: string, id: string, exp
     userId,
     id,
     expectedVersion,
+    "DELETED",
     (where) => Prisma.sql`DELETE FROM tasks ${where} ${returningTask}`,
   );
 }
@@ -727,16 +750,22 @@ export function deleteTask(prisma: PrismaClient, userId: string, id: string, exp
 /** A transaction's client, or the client itself. */
 type Db = PrismaClient | Prisma.TransactionClient;
 
+/**
+ * One statement that writes one task and, unless `kind` is null (the caller
+ * records it later in its transaction), records the change.
+ */
 async function writeOne(
   prisma: Db,
   userId: string,
   id: string,
   expectedVersion: number | null | undefined,
+  kind: ChangeKind | null,
   statement: (where: Prisma.Sql) => Prisma.Sql,
 ): Promise<Task> {
   const versionCheck = expectedVersion == null ? Prisma.empty : Prisma.sql`AND version = ${expectedVersion}`;
   const where = Prisma.sql`WHERE id = ${id}::uuid AND user_id = ${userId} ${versionCheck}`;
-  const [task] = await prisma.$queryRaw<Task[]>(statement(where));
+  const write = statement(where);
+  const [task] = await prisma.$queryRaw<Task[]>(kind === null ? write : withChange(userId, kind, write));
   if (task) return task;
   // Nothing written: say why, without writing.
   if (expectedVersion != null) {

@@ -54,10 +54,27 @@ export function setResponseHeader(c: Context, name: string, value: string): void
 /**
  * Yoga answers with its own Response class, which the adapter can only
  * stream out; the same text in this runtime's Response is written in one
- * go. Yoga's bodies here are complete JSON or HTML documents (no
- * subscriptions or incremental delivery are served).
+ * go. A live stream (SSE, multipart) stays a stream: its body is passed on
+ * chunk by chunk as Yoga writes it.
  */
 export async function asNativeResponse(response: Response): Promise<Response> {
+  const type = response.headers.get("content-type") ?? "";
+  if (type.startsWith("text/event-stream") || type.startsWith("multipart/mixed")) {
+    const source = response.body?.getReader();
+    // Pulled one chunk at a time; a client that goes away cancels Yoga's
+    // stream (which ends the subscription) and nothing is written after.
+    const body = source
+      ? new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            const { done, value } = await source.read();
+            if (done) controller.close();
+            else controller.enqueue(value);
+          },
+          cancel: (reason) => source.cancel(reason),
+        })
+      : null;
+    return new Response(body, { status: response.status, headers: response.headers });
+  }
   const text = await response.text();
   const native = new Response(text, { status: response.status, headers: response.headers });
   // Known here at no cost: lets compression skip small answers.

@@ -240,6 +240,41 @@ export const openApiDocument = {
         },
       },
     },
+    "/api/{user_id}/tasks/changes": {
+      parameters: [userIdParam],
+      get: {
+        operationId: "listTaskChanges",
+        tags: ["tasks"],
+        summary: "What changed after a cursor",
+        description:
+          "The caller's change log after `after`, oldest first: every create, update (completion and labels included) and delete, through REST or GraphQL. Start from a list's `meta.change_cursor`. Live, the same log streams as the GraphQL subscription `taskEvents` (SSE or WebSocket on /graphql).",
+        parameters: [
+          {
+            name: "after",
+            in: "query",
+            required: true,
+            description: "A cursor: a list's `meta.change_cursor`, or `meta.next_cursor` of the previous page.",
+            schema: { type: "string", pattern: "^[0-9]+$" },
+          },
+          { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 500, default: 100 } },
+        ],
+        responses: {
+          "200": {
+            description: "A page of changes.",
+            content: { "application/json": { schema: { $ref: "#/components/schemas/TaskChangeList" } } },
+          },
+          "400": error(
+            "BAD_USER_INPUT",
+            "after: Not a change cursor: use one from a list or a change feed (e.g. changeCursor).",
+          ),
+          "410": error(
+            "CURSOR_EXPIRED",
+            "This change cursor is older than the change log keeps: list the tasks afresh and follow changes from that list's changeCursor.",
+          ),
+          ...commonErrors,
+        },
+      },
+    },
     "/api/{user_id}/tasks/{id}": {
       parameters: [userIdParam, taskIdParam],
       get: {
@@ -402,15 +437,68 @@ export const openApiDocument = {
           meta: {
             type: "object",
             additionalProperties: false,
-            required: ["total", "count", "limit", "next_cursor"],
+            required: ["total", "count", "limit", "next_cursor", "change_cursor"],
             properties: {
               total: { type: "integer", minimum: 0, description: "Tasks matching the filter, across all pages." },
+              change_cursor: {
+                type: "string",
+                pattern: "^[0-9]+$",
+                description:
+                  "The change log's cursor as of this page's read (the same snapshot): pass it as `after` to GET /api/{user_id}/tasks/changes to keep the list current with nothing missed.",
+              },
               count: { type: "integer", minimum: 0, description: "Tasks in this page." },
               limit: { type: "integer", minimum: 1, maximum: 1000 },
               next_cursor: {
                 type: ["string", "null"],
                 description: "Pass as `cursor` for the next page; null on the last.",
               },
+            },
+          },
+        },
+      },
+      TaskChange: {
+        type: "object",
+        additionalProperties: false,
+        required: ["cursor", "kind", "task_id", "version", "occurred_at", "task"],
+        properties: {
+          cursor: {
+            type: "string",
+            pattern: "^[0-9]+$",
+            description: "Continue after this change: pass it as `after`.",
+          },
+          kind: { type: "string", enum: ["created", "updated", "deleted"] },
+          task_id: { type: "string", format: "uuid" },
+          version: {
+            type: "integer",
+            minimum: 1,
+            description: "The task's version after the change (its last, when deleted).",
+          },
+          occurred_at: { type: "string", format: "date-time" },
+          task: {
+            description: "The whole task right after the change; null when it was deleted.",
+            oneOf: [{ $ref: "#/components/schemas/Task" }, { type: "null" }],
+          },
+        },
+      },
+      TaskChangeList: {
+        type: "object",
+        additionalProperties: false,
+        required: ["data", "meta"],
+        properties: {
+          data: { type: "array", items: { $ref: "#/components/schemas/TaskChange" } },
+          meta: {
+            type: "object",
+            additionalProperties: false,
+            required: ["count", "limit", "next_cursor", "has_more"],
+            properties: {
+              count: { type: "integer", minimum: 0 },
+              limit: { type: "integer", minimum: 1, maximum: 500 },
+              next_cursor: {
+                type: "string",
+                pattern: "^[0-9]+$",
+                description: "Where to continue: the last change's cursor, or `after` when there were none.",
+              },
+              has_more: { type: "boolean", description: "More changes follow: ask again from `next_cursor` at once." },
             },
           },
         },
@@ -470,6 +558,7 @@ export const openApiDocument = {
                   "NOT_FOUND",
                   "METHOD_NOT_ALLOWED",
                   "PRECONDITION_FAILED",
+                  "CURSOR_EXPIRED",
                   "PAYLOAD_TOO_LARGE",
                   "UNSUPPORTED_MEDIA_TYPE",
                   "RATE_LIMITED",

@@ -29,6 +29,7 @@ export const RestTaskFields = graphql(`
 export const ListTasks = graphql(`
   query RestListTasks($first: Int!, $after: String, $filter: TaskFilter, $orderBy: TaskOrder) {
     tasks(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {
+      changeCursor
       totalCount
       edges {
         node {
@@ -87,6 +88,25 @@ export const DeleteTask = graphql(`
   mutation RestDeleteTask($id: ID!, $expectedVersion: Int) {
     deleteTask(id: $id, expectedVersion: $expectedVersion) {
       deletedTaskId
+    }
+  }
+`);
+
+export const TaskChanges = graphql(`
+  query RestTaskChanges($after: String!, $first: Int) {
+    taskChanges(after: $after, first: $first) {
+      events {
+        cursor
+        kind
+        taskId
+        version
+        occurredAt
+        task {
+          ...RestTaskFields
+        }
+      }
+      endCursor
+      hasMore
     }
   }
 `);

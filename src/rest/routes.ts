@@ -1,6 +1,7 @@
 import { Hono, type Context as HonoContext } from "hono";
 import { parseCalendarDate, parseInstant } from "../calendar.js";
 import type { Context, CreateContext } from "../context.js";
+import { maxChangePage } from "../db/changes.js";
 import {
   AppError,
   BadUserInputError,
@@ -21,6 +22,7 @@ import {
   GetTask,
   ListTasks,
   SetTaskCompleted,
+  TaskChanges,
   ToggleTaskCompleted,
   UpdateTask,
 } from "./operations.js";
@@ -139,6 +141,41 @@ export function createRestRoutes({ createContext, logger }: { createContext: Cre
         count: data.length,
         limit,
         next_cursor: tasks.pageInfo.hasNextPage ? tasks.pageInfo.endCursor : null,
+        change_cursor: tasks.changeCursor,
+      },
+    });
+  });
+
+  // Before /:id: "changes" is not a task id.
+  api.get("/:userId/tasks/changes", async (c) => {
+    const context = await authorize(c);
+    const query = c.req.query();
+    const problems: FieldProblem[] = [];
+    if (query.after === undefined) {
+      problems.push({ field: "after", message: "Required: a cursor, such as a list's meta.change_cursor." });
+    }
+    const limit = query.limit === undefined ? 100 : Number(query.limit);
+    if (!/^\d+$/.test(query.limit ?? "1") || !Number.isInteger(limit) || limit < 1 || limit > maxChangePage) {
+      problems.push({ field: "limit", message: `Must be a whole number from 1 to ${maxChangePage}.` });
+    }
+    if (problems.length > 0) throw new BadUserInputError(problems);
+    const { taskChanges } = await run(TaskChanges, { after: query.after ?? "", first: limit }, context).catch(
+      renameField({ first: "limit" }),
+    );
+    return c.json({
+      data: taskChanges.events.map((event) => ({
+        cursor: event.cursor,
+        kind: event.kind.toLowerCase(),
+        task_id: event.taskId,
+        version: event.version,
+        occurred_at: event.occurredAt,
+        task: event.task === null || event.task === undefined ? null : taskJson(event.task),
+      })),
+      meta: {
+        count: taskChanges.events.length,
+        limit,
+        next_cursor: taskChanges.endCursor,
+        has_more: taskChanges.hasMore,
       },
     });
   });
@@ -216,6 +253,7 @@ export function createRestRoutes({ createContext, logger }: { createContext: Cre
     throw new MethodNotAllowedError(c.req.method, methods);
   };
   api.all("/:userId/tasks", allow("GET, POST"));
+  api.all("/:userId/tasks/changes", allow("GET"));
   api.all("/:userId/tasks/:id", allow("GET, PUT, DELETE"));
   api.all("/:userId/tasks/:id/complete", allow("PATCH"));
   api.all("*", (c) => {

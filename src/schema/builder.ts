@@ -37,6 +37,8 @@ export const builder = new SchemaBuilder<{
   plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, ValidationPlugin],
   scopeAuth: {
     authScopes: (context) => ({ loggedIn: context.viewer !== null }),
+    // A subscription's scopes are checked once, when it starts, not for every event.
+    authorizeOnSubscribe: true,
     unauthorizedError: () => new UnauthenticatedError(),
   },
   prisma: {

@@ -1,5 +1,6 @@
 import { lexicographicSortSchema } from "graphql";
 import { builder } from "./builder.js";
+import "./changes.js";
 import "./label.js";
 import "./task.js";
 import "./user.js";

@@ -4,6 +4,7 @@ import { type GraphQLResolveInfo, Kind, type SelectionNode } from "graphql";
 import { z } from "zod";
 import { isTimeZone } from "../calendar.js";
 import type { Context } from "../context.js";
+import { formatChangeCursor, headOf } from "../db/changes.js";
 import { labelKey, maxLabelsPerTask } from "../db/labels.js";
 import {
   addTaskLabels,
@@ -86,7 +87,13 @@ export const Task = builder.prismaObject("Task", {
       },
     }),
     ownerId: t.exposeID("userId", { description: "The id of the user the task belongs to: always the caller." }),
-    owner: t.relation("user", { description: "The user the task belongs to: always the caller." }),
+    owner: t.relation("user", {
+      description: "The user the task belongs to: always the caller.",
+      // When a list did not load it with the task (a change event's task,
+      // which may be gone by now): by the owner's id, not through the task.
+      resolve: (query, task, _args, context) =>
+        context.prisma.user.findUniqueOrThrow({ ...query, where: { id: task.userId } }),
+    }),
   }),
 });
 
@@ -291,18 +298,63 @@ export const taskListDescription =
 
 /** One type for every task list, so that clients share one fragment and one cache policy. */
 export const TaskConnection = builder.connectionObject(
-  { type: Task, name: "TaskConnection", description: "A page of tasks." },
+  {
+    type: Task,
+    name: "TaskConnection",
+    description: "A page of tasks.",
+    fields: (t) => ({
+      changeCursor: t.string({
+        description:
+          "The change log's cursor as of this very read (the same snapshot as the page): follow `taskChanges` or `taskEvents` from it to keep the list current, with nothing missed.",
+        resolve: (connection) => {
+          const { changeCursor } = connection as { changeCursor?: string };
+          // resolveTaskList reads it whenever the field is asked for.
+          if (changeCursor === undefined) throw new Error("changeCursor was not read with the page");
+          return changeCursor;
+        },
+      }),
+    }),
+  },
   { name: "TaskEdge", description: "A task and its cursor." },
 );
 
 /** The arguments a task list's resolver receives, as Pothos infers them. */
 type TaskListArgs = InputShapeFromFields<ReturnType<typeof taskListArgs>>;
 
-/** One page of the user's tasks as a Relay connection. */
+/**
+ * One page of the user's tasks as a Relay connection. Asked for its
+ * `changeCursor`, the page, its count and the cursor are read in one
+ * REPEATABLE READ transaction: one snapshot, so that following the changes
+ * from that cursor starts exactly where the page left off.
+ */
 export async function resolveTaskList(userId: string, args: TaskListArgs, context: Context, info: GraphQLResolveInfo) {
+  const asked = fieldNamesAt(info, []);
+  if (!asked.has("changeCursor")) return taskList(context.prisma, userId, args, context, info);
+  return context.prisma.$transaction(
+    async (tx) => {
+      const connection = await taskList(tx, userId, args, context, info);
+      const totalCount = asked.has("totalCount") ? await connection.totalCount() : undefined;
+      const changeCursor = formatChangeCursor(await headOf(tx, userId));
+      return {
+        ...connection,
+        changeCursor,
+        totalCount: () => (totalCount === undefined ? connection.totalCount() : Promise.resolve(totalCount)),
+      };
+    },
+    { isolationLevel: "RepeatableRead" },
+  );
+}
+
+async function taskList(
+  db: Parameters<typeof listTasks>[0],
+  userId: string,
+  args: TaskListArgs,
+  context: Context,
+  info: GraphQLResolveInfo,
+) {
   const orderBy = { field: args.orderBy?.field ?? "createdAt", direction: args.orderBy?.direction ?? "desc" } as const;
   const page = await listTasks<TaskRow>(
-    context.prisma,
+    db,
     {
       userId,
       status: args.filter?.status ?? "ALL",

@@ -270,3 +270,56 @@ export const RemoveTaskLabels = graphql(`
     }
   }
 `);
+
+// --- Change feed -----------------------------------------------------------------
+
+graphql(`
+  fragment TaskEventFields on TaskEvent {
+    cursor
+    kind
+    taskId
+    version
+    occurredAt
+    task {
+      ...TaskFields
+    }
+  }
+`);
+
+/** A page of tasks with the change cursor of the same snapshot. */
+export const ListTasksWithChangeCursor = graphql(`
+  query ListTasksWithChangeCursor($first: Int, $filter: TaskFilter) {
+    tasks(first: $first, filter: $filter) {
+      changeCursor
+      totalCount
+      edges {
+        node {
+          id
+          title
+          version
+        }
+      }
+    }
+  }
+`);
+
+export const TaskChanges = graphql(`
+  query TaskChanges($after: String!, $first: Int) {
+    taskChanges(after: $after, first: $first) {
+      events {
+        ...TaskEventFields
+      }
+      endCursor
+      hasMore
+    }
+  }
+`);
+
+/** The live feed, as text for SSE and WebSocket clients. */
+export const TaskEvents = graphql(`
+  subscription TaskEvents($after: String) {
+    taskEvents(after: $after) {
+      ...TaskEventFields
+    }
+  }
+`);

@@ -1,0 +1,230 @@
+import { Redis } from "ioredis";
+import pg from "pg";
+import type { DatabaseConfig } from "./config.js";
+import { headsOf } from "./db/changes.js";
+import type { PrismaClient } from "./generated/prisma/client.js";
+import type { Logger } from "./logger.js";
+
+/**
+ * The bell of the live feed. The change log (src/db/changes.ts) is the
+ * truth; this only tells the open streams of a user that their log may have
+ * grown, so they read it. A lost ring costs time, never an event: every
+ * `pollMs` one query reads the latest cursor of every user with an open
+ * stream in this process, and wakes those whose log moved.
+ *
+ * Between processes and instances the bell rings over Redis pub/sub when
+ * REDIS_URL is set, else over PostgreSQL LISTEN/NOTIFY on a connection of
+ * its own; on the embedded database (one process) it rings in-process.
+ */
+export interface ChangeHub {
+  /** After a write has committed: wake the user's streams everywhere. */
+  ring(userId: string): void;
+  /** Calls `wake` whenever the user's log may have grown; returns the unsubscribe. */
+  watch(userId: string, wake: () => void): () => void;
+  /** How many streams of this user are open in this process. */
+  open(userId: string): number;
+  /** Resolves when the process ends its streams (shutdown): each stream then stops. */
+  readonly ending: Promise<void>;
+  endStreams(): void;
+  /** Which way the bell rings between processes. */
+  readonly transport: "redis" | "postgres" | "in-process";
+  close(): Promise<void>;
+}
+
+export interface ChangeHubOptions {
+  prisma: PrismaClient;
+  database: DatabaseConfig;
+  redisUrl?: string | undefined;
+  pollMs: number;
+  logger: Logger;
+}
+
+const channel = "tasks_api_changes";
+
+export async function createChangeHub({
+  prisma,
+  database,
+  redisUrl,
+  pollMs,
+  logger,
+}: ChangeHubOptions): Promise<ChangeHub> {
+  const watchers = new Map<string, Set<() => void>>();
+  /** Per watched user: the latest cursor the poll has seen. */
+  const seen = new Map<string, bigint>();
+
+  const wakeLocal = (userId: string) => {
+    for (const wake of watchers.get(userId) ?? []) wake();
+  };
+
+  const transport = redisUrl
+    ? await redisTransport(redisUrl, wakeLocal, logger)
+    : database.kind === "postgres"
+      ? await postgresTransport(database.url, database.connectTimeoutMs, wakeLocal, logger)
+      : undefined;
+
+  let polling = false;
+  const poll = setInterval(async () => {
+    if (polling || watchers.size === 0) return;
+    polling = true;
+    try {
+      const heads = await headsOf(prisma, [...watchers.keys()]);
+      for (const [userId, head] of heads) {
+        if (seen.get(userId) !== head) {
+          seen.set(userId, head);
+          wakeLocal(userId);
+        }
+      }
+    } catch (error) {
+      logger.warn({ err: error }, "live feed: the fallback poll of the change log failed; retrying");
+    } finally {
+      polling = false;
+    }
+  }, pollMs);
+  poll.unref();
+
+  let endStreams = () => {};
+  const ending = new Promise<void>((resolve) => {
+    endStreams = resolve;
+  });
+
+  return {
+    ending,
+    endStreams,
+    transport: transport?.kind ?? "in-process",
+    ring(userId) {
+      wakeLocal(userId);
+      transport?.publish(userId);
+    },
+    watch(userId, wake) {
+      let set = watchers.get(userId);
+      if (set === undefined) {
+        set = new Set();
+        watchers.set(userId, set);
+      }
+      set.add(wake);
+      return () => {
+        set.delete(wake);
+        if (set.size === 0 && watchers.get(userId) === set) {
+          watchers.delete(userId);
+          seen.delete(userId);
+        }
+      };
+    },
+    open: (userId) => watchers.get(userId)?.size ?? 0,
+    async close() {
+      endStreams();
+      clearInterval(poll);
+      await transport?.close();
+    },
+  };
+}
+
+interface Transport {
+  kind: "redis" | "postgres";
+  /** Fire and forget: a failure only delays delivery until the next poll. */
+  publish(userId: string): void;
+  close(): Promise<void>;
+}
+
+/** Redis pub/sub: one connection publishes, one subscribes; both have deadlines and reconnect with backoff. */
+async function redisTransport(url: string, wake: (userId: string) => void, logger: Logger): Promise<Transport> {
+  const options = {
+    connectTimeout: 1_000,
+    commandTimeout: 500,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: (attempt: number) => Math.min(5_000, 100 * 2 ** attempt),
+  };
+  const publisher = new Redis(url, options);
+  // The subscriber must queue its SUBSCRIBE until it is connected, and resubscribes after reconnecting (ioredis does).
+  const subscriber = new Redis(url, { ...options, enableOfflineQueue: true, commandTimeout: undefined });
+  let warned = false;
+  const onError = (error: unknown) => {
+    if (warned) return;
+    warned = true;
+    logger.warn({ err: error }, "live feed: Redis unavailable; streams are woken by the poll of the change log");
+  };
+  publisher.on("error", onError);
+  subscriber.on("error", onError);
+  subscriber.on("ready", () => {
+    warned = false;
+  });
+  subscriber.on("message", (_channel: string, userId: string) => wake(userId));
+  subscriber.subscribe(channel).catch(onError);
+  return {
+    kind: "redis",
+    publish: (userId) => {
+      publisher.publish(channel, userId).catch(onError);
+    },
+    close: async () => {
+      publisher.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}
+
+/**
+ * LISTEN/NOTIFY on a connection of its own (a pooled connection cannot keep
+ * a LISTEN). Reconnects after a failure; NOTIFY goes through short-lived
+ * queries on a small pool. A pooled endpoint (Neon's -pooler host, PgBouncer
+ * in transaction mode) does not deliver notifications: set REDIS_URL there.
+ */
+async function postgresTransport(
+  url: string,
+  connectTimeoutMs: number,
+  wake: (userId: string) => void,
+  logger: Logger,
+): Promise<Transport> {
+  const notifier = new pg.Pool({
+    connectionString: url,
+    max: 2,
+    connectionTimeoutMillis: connectTimeoutMs,
+    query_timeout: 2_000,
+    application_name: "tasks-api-live",
+  });
+  notifier.on("error", () => {});
+  let listener: pg.Client | undefined;
+  let closed = false;
+  let retry: NodeJS.Timeout | undefined;
+  const listen = async (attempt: number) => {
+    const client = new pg.Client({
+      connectionString: url,
+      connectionTimeoutMillis: connectTimeoutMs,
+      query_timeout: 5_000,
+      keepAlive: true,
+      application_name: "tasks-api-live",
+    });
+    const again = (error: unknown) => {
+      if (closed) return;
+      if (attempt === 0) logger.warn({ err: error }, "live feed: LISTEN connection lost; reconnecting");
+      client.end().catch(() => {});
+      if (listener === client) listener = undefined;
+      retry = setTimeout(() => void listen(attempt + 1), Math.min(5_000, 100 * 2 ** attempt));
+      retry.unref();
+    };
+    client.on("error", again);
+    client.on("notification", (message) => {
+      if (message.payload) wake(message.payload);
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${channel}`);
+      listener = client;
+    } catch (error) {
+      again(error);
+    }
+  };
+  await listen(0);
+  return {
+    kind: "postgres",
+    publish: (userId) => {
+      notifier.query("SELECT pg_notify($1, $2)", [channel, userId]).catch(() => {});
+    },
+    close: async () => {
+      closed = true;
+      clearTimeout(retry);
+      await listener?.end().catch(() => {});
+      await notifier.end().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import type { ExecutionArgs, GraphQLError } from "graphql";
+import { useServer } from "graphql-ws/use/ws";
+import { WebSocketServer } from "ws";
+import type { App } from "./app.js";
+import { toGraphQLError } from "./errors.js";
+import type { Logger } from "./logger.js";
+
+/**
+ * GraphQL over WebSocket (the graphql-ws protocol, "graphql-transport-ws")
+ * on /graphql, next to HTTP and SSE on the same path: Apollo, urql and
+ * graphql-ws clients subscribe here. Each operation runs through Yoga's
+ * envelop, so validation, cost limits and resolvers are the ones HTTP has;
+ * the token comes in the connection's payload:
+ * `{ "Authorization": "Bearer <token>" }`.
+ */
+export function serveGraphQLOverWebSocket(
+  server: Server,
+  app: App,
+  logger: Logger,
+  { maxPayloadBytes, accepting }: { maxPayloadBytes: number; accepting: () => boolean },
+): { close(): Promise<void> } {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxPayloadBytes });
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const { pathname } = new URL(request.url ?? "/", "http://localhost");
+    if (pathname !== "/graphql" || !accepting()) {
+      socket.end(
+        pathname === "/graphql" ? "HTTP/1.1 503 Service Unavailable\r\n\r\n" : "HTTP/1.1 404 Not Found\r\n\r\n",
+      );
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit("connection", ws, request));
+  };
+  server.on("upgrade", onUpgrade);
+
+  const mask = (errors: readonly GraphQLError[]) => errors.map((error) => toGraphQLError(error, logger).toJSON());
+  type Root = { execute(args: ExecutionArgs): unknown; subscribe(args: ExecutionArgs): unknown };
+
+  const disposable = useServer(
+    {
+      execute: (args) => (args.rootValue as Root).execute(args) as never,
+      subscribe: (args) => (args.rootValue as Root).subscribe(args) as never,
+      onSubscribe: async (ctx, _id, payload) => {
+        try {
+          const authorization = ctx.connectionParams?.Authorization ?? ctx.connectionParams?.authorization;
+          // The context factory reads the token from a request, as for HTTP.
+          const request = new Request("http://localhost/graphql", {
+            headers: typeof authorization === "string" ? { authorization } : {},
+          });
+          const { schema, execute, subscribe, contextFactory, parse, validate } = app.graphql.getEnveloped({
+            request,
+            params: payload,
+          });
+          const document = parse(payload.query);
+          const problems = validate(schema, document);
+          if (problems.length > 0) return problems.map((problem: GraphQLError) => toGraphQLError(problem, logger));
+          return {
+            schema,
+            document,
+            operationName: payload.operationName ?? null,
+            variableValues: payload.variables ?? null,
+            contextValue: await contextFactory(),
+            rootValue: { execute, subscribe } satisfies Root,
+          };
+        } catch (error) {
+          return [toGraphQLError(error, logger)];
+        }
+      },
+      // Errors leave as they do over HTTP: coded, masked when unexpected.
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { data: result.data ?? null, errors: mask(result.errors) } : undefined,
+      onError: (_ctx, _id, _payload, errors) => mask(errors),
+    },
+    wss,
+  );
+
+  return {
+    async close() {
+      server.off("upgrade", onUpgrade);
+      // 1001: going away; clients reconnect (elsewhere) and resume from their last cursor.
+      for (const client of wss.clients) client.close(1001, "server shutting down");
+      await disposable.dispose();
+    },
+  };
+}
