@@ -83,8 +83,8 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
     if (config.shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
     // Live streams end now (WebSocket with 1001, SSE with its complete
     // event): their clients resume from their last cursor on another instance.
-    await ws.close();
     app.endStreams();
+    await ws.close();
     const force = setTimeout(() => {
       logger.warn("grace period over: closing remaining connections");
       if ("closeAllConnections" in server) server.closeAllConnections();

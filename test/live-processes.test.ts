@@ -5,7 +5,7 @@ import { type LiveStream, subscribeSse, subscribeWs } from "./helpers/live.js";
 import { startTcpProxy, type TcpProxy } from "./helpers/net/tcp-proxy.js";
 import { CreateTask, TaskChanges, ToggleTaskCompleted, UpdateTask } from "./helpers/operations.js";
 import { admin, withDatabase } from "./helpers/postgres.js";
-import { killAllServers, type RunningServer, startServer } from "./helpers/server.js";
+import { killAllServers, type RunningServer, startServer, waitReady } from "./helpers/server.js";
 import { serviceAvailable } from "./helpers/services.js";
 import { mintToken, testSecret } from "./helpers/tokens.js";
 
@@ -82,15 +82,6 @@ async function twoServers(env: Record<string, string>): Promise<[RunningServer, 
   const second = await startServer({ ...baseEnv, ...env, MIGRATE_ON_START: "false" });
   await waitReady(second);
   return [first, second];
-}
-
-async function waitReady(server: RunningServer): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const response = await fetch(`${server.url}/readyz`).catch(() => undefined);
-    if (response?.status === 200) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error("server not ready in 30 s");
 }
 
 async function graphql<T>(

@@ -132,15 +132,15 @@ export async function subscribeSse(
       }
     })();
   } else end();
-  return {
-    ...stream,
+  // Assigned, not spread: `ended` stays a live getter.
+  return Object.assign(stream, {
     response,
     close: () => {
       // Cancelling the body is what a going-away client does to the server's stream (in-process there is no socket).
       reader?.cancel().catch(() => {});
       abort.abort();
     },
-  };
+  });
 }
 
 /** Subscribes to `taskEvents` over WebSocket with the graphql-ws protocol, the token in connectionParams. */
@@ -175,5 +175,5 @@ export async function subscribeWs(
     });
     void closed.then((code) => reject(new Error(`socket closed with ${code} before connection_ack`)));
   });
-  return { ...stream, close: () => socket.close(), closeCode: () => closed };
+  return Object.assign(stream, { close: () => socket.close(), closeCode: () => closed });
 }

@@ -77,3 +77,13 @@ export async function startServer(env: Record<string, string>): Promise<RunningS
     },
   };
 }
+
+/** Resolves once the server's /readyz says 200 (migrations applied, serving). */
+export async function waitReady(server: RunningServer, timeoutMs = 60_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+    const response = await fetch(`${server.url}/readyz`).catch(() => undefined);
+    if (response?.status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${server.url} not ready within ${timeoutMs} ms`);
+}
