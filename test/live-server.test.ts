@@ -31,8 +31,6 @@ afterAll(async () => {
   killAllServers();
 });
 
-const sse = (path: string, init: RequestInit) => fetch(`${server.url}${path}`, init);
-
 async function user(name: string) {
   const id = `ws-${name}-${randomUUID().slice(0, 8)}`;
   return { id, token: await mintToken(id) };
