@@ -35,6 +35,11 @@ query MyTasks {
 mutation AddTask {
   createTask(input: { title: "Try tasks-api" }) { id title version }
 }
+
+# Live: run this, then AddTask in another tab (or a REST call).
+subscription Changes {
+  taskEvents { cursor kind taskId version task { title isCompleted } }
+}
 `;
 
 /** GraphQL over HTTP at /graphql, and GraphiQL there for browsers when enabled. */
