@@ -86,19 +86,23 @@ export function withoutErrorInternals(): Plugin {
 export function refuseDeepNesting(maxNesting = 64): Plugin {
   return {
     onParams({ params }) {
-      const query = typeof params.query === "string" ? params.query : "";
-      let depth = 0;
-      for (const char of query) {
-        if (char === "{" || char === "[" || char === "(") depth++;
-        else if (char === "}" || char === "]" || char === ")") depth--;
-        if (depth > maxNesting) {
-          throw graphqlErrorOf(
-            new AppError("BAD_USER_INPUT", `The operation is nested more than ${maxNesting} levels deep.`),
-          );
-        }
-      }
+      checkNesting(typeof params.query === "string" ? params.query : "", maxNesting);
     },
   };
+}
+
+/** Throws BAD_USER_INPUT when brackets in `query` nest deeper than `maxNesting` (also used for WebSocket operations). */
+export function checkNesting(query: string, maxNesting = 64): void {
+  let depth = 0;
+  for (const char of query) {
+    if (char === "{" || char === "[" || char === "(") depth++;
+    else if (char === "}" || char === "]" || char === ")") depth--;
+    if (depth > maxNesting) {
+      throw graphqlErrorOf(
+        new AppError("BAD_USER_INPUT", `The operation is nested more than ${maxNesting} levels deep.`),
+      );
+    }
+  }
 }
 
 /**

@@ -21,10 +21,16 @@ export interface ChangeHub {
   ring(userId: string): void;
   /** Calls `wake` whenever the user's log may have grown; returns the unsubscribe. */
   watch(userId: string, wake: () => void): () => void;
-  /** How many streams of this user are open in this process. */
-  open(userId: string): number;
-  /** Resolves when the process ends its streams (shutdown): each stream then stops. */
-  readonly ending: Promise<void>;
+  /**
+   * Takes one of the user's `max` places for an open stream in this process,
+   * at once (before anything is awaited, so that concurrent subscriptions
+   * cannot all pass the check); returns its release, or undefined when all
+   * are taken.
+   */
+  reserve(userId: string, max: number): (() => void) | undefined;
+  /** Calls `stop` when the process ends its streams (shutdown); returns the unregister. */
+  onEnd(stop: () => void): () => void;
+  /** Ends every stream this process serves. */
   endStreams(): void;
   /** Which way the bell rings between processes. */
   readonly transport: "redis" | "postgres" | "in-process";
@@ -82,13 +88,31 @@ export async function createChangeHub({
   }, pollMs);
   poll.unref();
 
-  let endStreams = () => {};
-  const ending = new Promise<void>((resolve) => {
-    endStreams = resolve;
-  });
+  const places = new Map<string, number>();
+  const stoppers = new Set<() => void>();
+  const endStreams = () => {
+    for (const stop of [...stoppers]) stop();
+    stoppers.clear();
+  };
 
   return {
-    ending,
+    reserve(userId, max) {
+      const taken = places.get(userId) ?? 0;
+      if (taken >= max) return undefined;
+      places.set(userId, taken + 1);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        const left = (places.get(userId) ?? 1) - 1;
+        if (left <= 0) places.delete(userId);
+        else places.set(userId, left);
+      };
+    },
+    onEnd(stop) {
+      stoppers.add(stop);
+      return () => stoppers.delete(stop);
+    },
     endStreams,
     transport: transport?.kind ?? "in-process",
     ring(userId) {
@@ -110,7 +134,6 @@ export async function createChangeHub({
         }
       };
     },
-    open: (userId) => watchers.get(userId)?.size ?? 0,
     async close() {
       endStreams();
       clearInterval(poll);
@@ -194,12 +217,20 @@ async function postgresTransport(
       keepAlive: true,
       application_name: "tasks-api-live",
     });
+    let failed = false;
     const again = (error: unknown) => {
-      if (closed) return;
-      if (attempt === 0) logger.warn({ err: error }, "live feed: LISTEN connection lost; reconnecting");
+      if (closed || failed) return;
+      failed = true;
+      const wasListening = listener === client;
+      // Logged once per outage: when a working connection is lost, or the first reconnect fails.
+      if (wasListening || attempt === 0) {
+        logger.warn({ err: error }, "live feed: LISTEN connection lost; reconnecting (streams are polled meanwhile)");
+      }
       client.end().catch(() => {});
-      if (listener === client) listener = undefined;
-      retry = setTimeout(() => void listen(attempt + 1), Math.min(5_000, 100 * 2 ** attempt));
+      if (wasListening) listener = undefined;
+      // After a connection that worked, start the backoff afresh.
+      const next = wasListening ? 0 : attempt + 1;
+      retry = setTimeout(() => void listen(next), Math.min(5_000, 100 * 2 ** next));
       retry.unref();
     };
     client.on("error", again);

@@ -5,6 +5,7 @@ import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { App } from "./app.js";
 import { toGraphQLError } from "./errors.js";
+import { checkNesting } from "./graphql-plugins.js";
 import type { Logger } from "./logger.js";
 
 /**
@@ -37,19 +38,35 @@ export function serveGraphQLOverWebSocket(
   const mask = (errors: readonly GraphQLError[]) => errors.map((error) => toGraphQLError(error, logger).toJSON());
   type Root = { execute(args: ExecutionArgs): unknown; subscribe(args: ExecutionArgs): unknown };
 
+  /** The connection's token as a request, for the context factory (which reads it as for HTTP). */
+  const requestOf = (params: Record<string, unknown> | undefined) => {
+    const authorization = params?.Authorization ?? params?.authorization;
+    return new Request("http://localhost/graphql", {
+      headers: typeof authorization === "string" ? { authorization } : {},
+    });
+  };
+
   const disposable = useServer(
     {
+      // A socket is for a user: without a valid token it is closed at once
+      // (4403), so anonymous sockets cannot pile up. Per-user rate limits
+      // count each connection and each operation.
+      onConnect: async (ctx) => {
+        try {
+          const context = await app.createContext(requestOf(ctx.connectionParams));
+          return context.viewer !== null;
+        } catch {
+          return false;
+        }
+      },
       execute: (args) => (args.rootValue as Root).execute(args) as never,
       subscribe: (args) => (args.rootValue as Root).subscribe(args) as never,
       onSubscribe: async (ctx, _id, payload) => {
         try {
-          const authorization = ctx.connectionParams?.Authorization ?? ctx.connectionParams?.authorization;
-          // The context factory reads the token from a request, as for HTTP.
-          const request = new Request("http://localhost/graphql", {
-            headers: typeof authorization === "string" ? { authorization } : {},
-          });
+          // As on HTTP (refuseDeepNesting runs on Yoga's params, which a socket skips).
+          checkNesting(payload.query);
           const { schema, execute, subscribe, contextFactory, parse, validate } = app.graphql.getEnveloped({
-            request,
+            request: requestOf(ctx.connectionParams),
             params: payload,
           });
           const document = parse(payload.query);
@@ -80,7 +97,12 @@ export function serveGraphQLOverWebSocket(
       server.off("upgrade", onUpgrade);
       // 1001: going away; clients reconnect (elsewhere) and resume from their last cursor.
       for (const client of wss.clients) client.close(1001, "server shutting down");
+      // A peer that does not answer the close handshake is cut after a second.
+      const cut = setTimeout(() => {
+        for (const client of wss.clients) client.terminate();
+      }, 1_000);
       await disposable.dispose();
+      clearTimeout(cut);
     },
   };
 }

@@ -9,6 +9,7 @@ import {
   CreateTask,
   DeleteLabel,
   DeleteTask,
+  GetTask,
   ListLabels,
   ListTasksWithChangeCursor,
   RemoveTaskLabels,
@@ -136,6 +137,45 @@ describe("the change log", () => {
     ]);
     expect(await changeCursorOf(user.token)).toBe(before);
     expect((await changesAfter(user.token, before)).events).toEqual([]);
+  });
+
+  it("records a label's new color on each task carrying it", async () => {
+    const user = await newUser("color");
+    const task = await create(user.token, "colored", ["paint"]);
+    const { labels } = dataOf(await execute(t, ListLabels, {}, user.token));
+    const before = await changeCursorOf(user.token);
+    await execute(t, UpdateLabel, { id: labels[0]?.id ?? "", input: { color: "#ff0000" } }, user.token);
+    const feed = await changesAfter(user.token, before);
+    expect(feed.events.map((event) => [event.kind, event.taskId, event.version])).toEqual([["UPDATED", task.id, 2]]);
+    expect(feed.events[0]?.task?.labels).toEqual([expect.objectContaining({ name: "paint", color: "#ff0000" })]);
+  });
+
+  it("under concurrent label renames and writes, replaying the feed gives each task as it is", async () => {
+    // On PostgreSQL these really run at once (the embedded database takes them in turn).
+    const user = await newUser("race");
+    const tasks = [await create(user.token, "one", ["shared"]), await create(user.token, "two", ["shared"])];
+    const { labels } = dataOf(await execute(t, ListLabels, {}, user.token));
+    const shared = labels[0]?.id ?? "";
+    await Promise.all([
+      ...Array.from({ length: 8 }, (_, i) =>
+        execute(t, UpdateLabel, { id: shared, input: { name: `shared ${i}` } }, user.token),
+      ),
+      ...tasks.flatMap((task) =>
+        Array.from({ length: 6 }, (_, i) =>
+          i % 2 === 0
+            ? execute(t, ToggleTaskCompleted, { id: task.id }, user.token)
+            : execute(t, UpdateTask, { id: task.id, input: { title: `${task.title} ${i}` } }, user.token),
+        ),
+      ),
+      execute(t, AddTaskLabels, { id: tasks[0]?.id ?? "", names: ["extra"] }, user.token),
+    ]);
+    const last = new Map<string, TaskEventFieldsFragment>();
+    for (const event of (await changesAfter(user.token, "0", 500)).events) last.set(event.taskId, event);
+    for (const task of tasks) {
+      const now = dataOf(await execute(t, GetTask, { id: task.id }, user.token)).task;
+      const replayed = last.get(task.id)?.task;
+      expect(replayed).toEqual(now);
+    }
   });
 
   it("pages in cursor order without a gap or a repeat", async () => {
@@ -313,8 +353,39 @@ describe("subscription taskEvents over SSE", () => {
     });
     expect(await anonymous.text()).toContain("UNAUTHENTICATED");
 
-    const open = [];
-    for (let i = 0; i < 3; i++) open.push(await subscribeSse(fetcher, user.token));
+    // Asked for all at once, with a replay each (which awaits before the stream starts): three get a place.
+    await create(user.token, "to replay");
+    const racing = await Promise.all(
+      Array.from({ length: 6 }, () => subscribeSse(fetcher, user.token, { after: "0" })),
+    );
+    const firsts = await Promise.all(racing.map((stream) => stream.next()));
+    expect(firsts.map((message) => codesOf(message as never)[0] ?? message.data?.taskEvents.kind).sort()).toEqual([
+      "CREATED",
+      "CREATED",
+      "CREATED",
+      "RATE_LIMITED",
+      "RATE_LIMITED",
+      "RATE_LIMITED",
+    ]);
+    for (const stream of racing) stream.close();
+    // Closing frees all three places (the streams end asynchronously).
+    await expect
+      .poll(async () => {
+        const three = await Promise.all([0, 1, 2].map(() => subscribeSse(fetcher, user.token, { after: "0" })));
+        const messages = await Promise.all(three.map((stream) => stream.next(3_000).catch(() => ({}))));
+        for (const stream of three) stream.close();
+        return messages.map((message) => codesOf(message as never)[0] ?? "ok");
+      })
+      .toEqual(["ok", "ok", "ok"]);
+
+    const open: Awaited<ReturnType<typeof subscribeSse>>[] = [];
+    await expect
+      .poll(async () => {
+        for (const stream of open.splice(0)) stream.close();
+        for (let i = 0; i < 3; i++) open.push(await subscribeSse(fetcher, user.token));
+        return Promise.all(open.map((stream) => stream.quiet(100)));
+      })
+      .toEqual([true, true, true]);
     try {
       // Each of the three is open (it receives events) before the fourth asks.
       await create(user.token, "ping");

@@ -42,10 +42,12 @@ const snapshotOfT = Prisma.sql`to_jsonb(t) || jsonb_build_object('labels', COALE
 /**
  * One statement that writes one task (`write` returns its row with the
  * columns of `taskColumns`) and records the change: the event exists exactly
- * when the row was written. Labels are read as they were before the
- * statement, so `write` must not change them.
+ * when the row was written. Only for a task made without labels (CREATED)
+ * or deleted (a tombstone, no snapshot): the labels it reads are as of the
+ * statement's start, which for an update could miss a change committed while
+ * it waited for the row (updates use recordChanges in their transaction).
  */
-export function withChange(userId: string, kind: ChangeKind, write: Prisma.Sql): Prisma.Sql {
+export function withChange(userId: string, kind: "CREATED" | "DELETED", write: Prisma.Sql): Prisma.Sql {
   const snapshot = kind === "DELETED" ? Prisma.sql`NULL::jsonb` : snapshotOfT;
   return Prisma.sql`
     WITH t AS (${write}),
@@ -194,7 +196,17 @@ export async function headsOf(db: Db, userIds: readonly string[]): Promise<Map<s
  * affected user's retention mark to the newest cursor dropped, in the same
  * statement: a reader sees both or neither. Returns how many were dropped.
  */
-export async function purgeChanges(db: Db, before: Date, batch = 5_000): Promise<number> {
+export async function purgeChanges(prisma: PrismaClient, before: Date, batch = 1_000): Promise<number> {
+  return prisma.$transaction(async (tx) => {
+    // One instance purges at a time; the others skip this round instead of fighting over the same rows.
+    const [lock] = await tx.$queryRaw<{ locked: boolean }[]>`
+      SELECT pg_try_advisory_xact_lock(hashtextextended('tasks-api:purge-changes', 0)) AS locked`;
+    if (!lock?.locked) return 0;
+    return purgeBatch(tx, before, batch);
+  });
+}
+
+async function purgeBatch(db: Db, before: Date, batch: number): Promise<number> {
   const [row] = await db.$queryRaw<{ dropped: number }[]>`
     WITH d AS (
       DELETE FROM task_events WHERE (user_id, seq) IN (

@@ -96,8 +96,9 @@ export async function createLabel(
 }
 
 /**
- * Renames and/or recolors a label. A rename shows on every task that carries
- * the label, so those tasks' versions go up with it (their ETags change).
+ * Renames and/or recolors a label. Either shows on every task that carries
+ * the label, so those tasks' versions go up with it (their ETags change) and
+ * each records a change.
  */
 export async function updateLabel(
   prisma: PrismaClient,
@@ -107,9 +108,12 @@ export async function updateLabel(
   query: LabelQuery = {},
 ): Promise<Label> {
   return prisma.$transaction(async (tx) => {
-    const current = await tx.label.findFirst({ where: { id, userId }, select: { name: true } });
-    if (current === null) throw new NotFoundError("Label");
-    const renamed = changes.name !== undefined && changes.name !== current.name;
+    const current = await lockLabel(tx, userId, id);
+    if (current === undefined) throw new NotFoundError("Label");
+    // Tasks show their labels' names and colors: either changing is a change of each task carrying it.
+    const renamed =
+      (changes.name !== undefined && changes.name !== current.name) ||
+      (changes.color !== undefined && changes.color !== current.color);
     try {
       const label = await tx.label.update({
         ...query,
@@ -130,12 +134,25 @@ export async function updateLabel(
 /** Deletes a label and takes it off every task (whose versions go up). */
 export async function deleteLabel(prisma: PrismaClient, userId: string, id: string): Promise<{ id: string }> {
   return prisma.$transaction(async (tx) => {
+    if ((await lockLabel(tx, userId, id)) === undefined) throw new NotFoundError("Label");
     const touched = await touchTasksLabelled(tx, userId, id, "removing");
     const { count } = await tx.label.deleteMany({ where: { id, userId } });
     if (count === 0) throw new NotFoundError("Label");
     await recordChanges(tx, userId, "UPDATED", touched);
     return { id };
   });
+}
+
+/**
+ * Locks the label's row for the rest of the transaction, before its tasks
+ * are read: a concurrent write putting it on a task (whose foreign-key check
+ * takes a share lock on this row) then either commits first, and its task is
+ * among those read, or waits until this transaction is done.
+ */
+async function lockLabel(tx: Db, userId: string, id: string) {
+  const [row] = await tx.$queryRaw<{ name: string; color: string | null }[]>`
+    SELECT name, color FROM labels WHERE id = ${id}::uuid AND user_id = ${userId} FOR UPDATE`;
+  return row;
 }
 
 /** The tasks carrying a label changed (or are about to lose it): raise their versions. Returns their ids. */

@@ -3,7 +3,7 @@ import { addDays, dayOf, startOfDay } from "../calendar.js";
 import { BadUserInputError, ConflictError, IdempotencyKeyReusedError, NotFoundError } from "../errors.js";
 import { type Label, Prisma, type PrismaClient, type Task, type User } from "../generated/prisma/client.js";
 import { isStorableText } from "../text.js";
-import { type ChangeKind, recordChanges, taskColumns, withChange } from "./changes.js";
+import { recordChanges, taskColumns, withChange } from "./changes.js";
 import { addLabelsTo, labelIdsFor, labelKey, removeLabelsFrom, setTaskLabels } from "./labels.js";
 
 /**
@@ -640,22 +640,22 @@ export async function updateTask(
     set.push(Prisma.sql`due_all_day = ${changes.due?.allDay ?? false}::boolean`);
   }
   if (changes.priority !== undefined) set.push(Prisma.sql`priority = ${changes.priority}::smallint`);
-  const update = (db: Db, kind: ChangeKind | null) =>
+  const update = (db: Db) =>
     writeOne(
       db,
       userId,
       id,
       expectedVersion,
-      kind,
+      null,
       (where) => Prisma.sql`
       UPDATE tasks SET ${Prisma.join([...set, Prisma.sql`version = version + 1, updated_at = now()`], ", ")}
       ${where} ${returningTask}`,
     );
   const { labels } = changes;
-  if (labels === undefined) return update(prisma, "UPDATED");
+  if (labels === undefined) return updated(prisma, userId, id, update);
   // The row is written (and locked) first, so the version check holds for the labels too.
   return prisma.$transaction(async (tx) => {
-    const task = await update(tx, null);
+    const task = await update(tx);
     await setTaskLabels(tx, userId, id, await labelIdsFor(tx, userId, [...labels], "labels"));
     await recordChanges(tx, userId, "UPDATED", [id]);
     return withLabelCount(tx, task);
@@ -722,18 +722,35 @@ function touch(db: Db, userId: string, id: string, expectedVersion: number | nul
 
 /** Flips completion in a single statement, so two concurrent toggles are both applied, one after the other. */
 export function toggleTask(prisma: PrismaClient, userId: string, id: string, expectedVersion?: number | null) {
-  return writeOne(
-    prisma,
-    userId,
-    id,
-    expectedVersion,
-    "UPDATED",
-    (where) => Prisma.sql`
+  return updated(prisma, userId, id, (tx) =>
+    writeOne(
+      tx,
+      userId,
+      id,
+      expectedVersion,
+      null,
+      (where) => Prisma.sql`
     UPDATE tasks SET is_completed = NOT is_completed,
       completed_at = CASE WHEN is_completed THEN NULL ELSE now() END,
       version = version + 1, updated_at = now()
     ${where} ${returningTask}`,
+    ),
   );
+}
+
+/**
+ * A write of one task and its UPDATED event, in one transaction but two
+ * statements: the event's snapshot (labels included) is read by a statement
+ * of its own, so it sees whatever committed while the write waited for the
+ * row's lock (a label renamed meanwhile). One statement would read the
+ * labels as they were when it began.
+ */
+function updated(prisma: PrismaClient, userId: string, id: string, write: (tx: Db) => Promise<Task>): Promise<Task> {
+  return prisma.$transaction(async (tx) => {
+    const task = await write(tx);
+    await recordChanges(tx, userId, "UPDATED", [id]);
+    return task;
+  });
 }
 
 export function deleteTask(prisma: PrismaClient, userId: string, id: string, expectedVersion?: number | null) {
@@ -751,15 +768,16 @@ export function deleteTask(prisma: PrismaClient, userId: string, id: string, exp
 type Db = PrismaClient | Prisma.TransactionClient;
 
 /**
- * One statement that writes one task and, unless `kind` is null (the caller
- * records it later in its transaction), records the change.
+ * One statement that writes one task and, for a deletion, records its
+ * tombstone; otherwise (`kind` null) the caller records the change in its
+ * transaction.
  */
 async function writeOne(
   prisma: Db,
   userId: string,
   id: string,
   expectedVersion: number | null | undefined,
-  kind: ChangeKind | null,
+  kind: "DELETED" | null,
   statement: (where: Prisma.Sql) => Prisma.Sql,
 ): Promise<Task> {
   const versionCheck = expectedVersion == null ? Prisma.empty : Prisma.sql`AND version = ${expectedVersion}`;

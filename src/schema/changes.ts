@@ -143,11 +143,17 @@ builder.subscriptionField("taskEvents", (t) =>
     args: { after: t.arg.string({ description: "Replay the changes after this cursor first." }) },
     subscribe: async (_root, args, context) => {
       const { viewer, prisma, live } = context;
-      if (live.hub.open(viewer.id) >= live.maxStreamsPerUser) throw new TooManyStreamsError(live.maxStreamsPerUser);
-      // A bad or expired cursor is refused now, before any stream opens.
-      const start = args.after == null ? undefined : parseChangeCursor(args.after, "after");
-      if (start !== undefined) await readChanges(prisma, viewer.id, start, 1);
-      return streamChanges(context, start);
+      const release = live.hub.reserve(viewer.id, live.maxStreamsPerUser);
+      if (release === undefined) throw new TooManyStreamsError(live.maxStreamsPerUser);
+      try {
+        // A bad or expired cursor is refused now, before any stream opens.
+        const start = args.after == null ? undefined : parseChangeCursor(args.after, "after");
+        if (start !== undefined) await readChanges(prisma, viewer.id, start, 1);
+        return streamChanges(context, start, release);
+      } catch (error) {
+        release();
+        throw error;
+      }
     },
     resolve: (event) => event,
   }),
@@ -159,7 +165,7 @@ builder.subscriptionField("taskEvents", (t) =>
  * moved. Everything comes from the log in cursor order, so a reconnect with
  * the last cursor seen resumes exactly.
  */
-function streamChanges(context: Context & { viewer: Viewer }, start: bigint | undefined) {
+function streamChanges(context: Context & { viewer: Viewer }, start: bigint | undefined, release: () => void) {
   const { viewer, prisma, live } = context;
   return new Repeater<TaskEventShape>(async (push, stop) => {
     let dirty = true;
@@ -168,12 +174,21 @@ function streamChanges(context: Context & { viewer: Viewer }, start: bigint | un
       dirty = true;
       wake();
     });
-    const expiry = setTimeout(
-      () => stop(new UnauthenticatedError("The token has expired: subscribe again with a new token.")),
-      Math.min(maxTimer, Math.max(0, viewer.expiresAt - Date.now())),
-    );
+    const unregister = live.hub.onEnd(() => stop());
+    // Re-armed in steps: a token valid for longer than a timer can wait still ends its stream on time.
+    let expiry: NodeJS.Timeout | undefined;
+    const armExpiry = () => {
+      const left = viewer.expiresAt - Date.now();
+      expiry =
+        left > maxTimer
+          ? setTimeout(armExpiry, maxTimer)
+          : setTimeout(
+              () => stop(new UnauthenticatedError("The token has expired: subscribe again with a new token.")),
+              Math.max(0, left),
+            );
+    };
+    armExpiry();
     let stopped = false;
-    void live.hub.ending.then(() => stop());
     void stop.then(() => {
       stopped = true;
       wake();
@@ -201,6 +216,8 @@ function streamChanges(context: Context & { viewer: Viewer }, start: bigint | un
     } finally {
       clearTimeout(expiry);
       unwatch();
+      unregister();
+      release();
     }
   });
 }
