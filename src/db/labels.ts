@@ -29,18 +29,8 @@ export function createTaskLabelLoader(prisma: PrismaClient, userId: string | nul
 
   async function load(wanted: NonNullable<typeof batch>): Promise<void> {
     try {
-      const ids = [...wanted.keys()];
-      const rows =
-        userId === null
-          ? []
-          : await prisma.$queryRaw<(Label & { taskId: string })[]>`
-            SELECT tl.task_id::text AS "taskId", l.id::text AS id, l.user_id AS "userId", l.name,
-              l.name_key AS "nameKey", l.color, l.created_at AS "createdAt", l.updated_at AS "updatedAt"
-            FROM task_labels tl JOIN labels l ON l.id = tl.label_id AND l.user_id = tl.user_id
-            WHERE tl.user_id = ${userId} AND tl.task_id = ANY(${ids}::uuid[])
-            ORDER BY l.name_key, l.id`;
-      const byTask = new Map<string, Label[]>();
-      for (const { taskId, ...label } of rows) byTask.set(taskId, [...(byTask.get(taskId) ?? []), label]);
+      const byTask =
+        userId === null ? new Map<string, Label[]>() : await labelsOfTasks(prisma, userId, [...wanted.keys()]);
       for (const [id, waiting] of wanted) for (const { resolve } of waiting) resolve(byTask.get(id) ?? []);
     } catch (error) {
       for (const waiting of wanted.values()) for (const { reject } of waiting) reject(error);
@@ -64,6 +54,20 @@ export function createTaskLabelLoader(prisma: PrismaClient, userId: string | nul
 
 /** A transaction's client, or the client itself. */
 type Db = PrismaClient | Prisma.TransactionClient;
+
+/** The labels of these tasks of the user, by task id, each list by name: one statement. */
+export async function labelsOfTasks(db: Db, userId: string, taskIds: string[]): Promise<Map<string, Label[]>> {
+  const byTask = new Map<string, Label[]>();
+  if (taskIds.length === 0) return byTask;
+  const rows = await db.$queryRaw<(Label & { taskId: string })[]>`
+    SELECT tl.task_id::text AS "taskId", l.id::text AS id, l.user_id AS "userId", l.name,
+      l.name_key AS "nameKey", l.color, l.created_at AS "createdAt", l.updated_at AS "updatedAt"
+    FROM task_labels tl JOIN labels l ON l.id = tl.label_id AND l.user_id = tl.user_id
+    WHERE tl.user_id = ${userId} AND tl.task_id = ANY(${taskIds}::uuid[])
+    ORDER BY l.name_key, l.id`;
+  for (const { taskId, ...label } of rows) byTask.set(taskId, [...(byTask.get(taskId) ?? []), label]);
+  return byTask;
+}
 
 export type LabelQuery = { select?: Prisma.LabelSelect; include?: Prisma.LabelInclude };
 

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { isTimeZone } from "../calendar.js";
 import type { Context } from "../context.js";
 import { formatChangeCursor, headOf } from "../db/changes.js";
-import { labelKey, maxLabelsPerTask } from "../db/labels.js";
+import { labelKey, labelsOfTasks, maxLabelsPerTask } from "../db/labels.js";
 import {
   addTaskLabels,
   createTask,
@@ -333,6 +333,18 @@ export async function resolveTaskList(userId: string, args: TaskListArgs, contex
   return context.prisma.$transaction(
     async (tx) => {
       const connection = await taskList(tx, userId, args, context, info);
+      // The page's labels from the same snapshot too (the Task.labels field uses what a row carries).
+      if (fieldNamesAt(info, ["edges", "node"]).has("labels")) {
+        const nodes = connection.edges.map((edge) => edge.node);
+        const labels = await labelsOfTasks(
+          tx,
+          userId,
+          nodes.filter((task) => task.labelCount > 0).map((task) => task.id),
+        );
+        for (const node of nodes) {
+          Object.assign(node, { labels: (labels.get(node.id) ?? []).map((label) => ({ label })) });
+        }
+      }
       const totalCount = asked.has("totalCount") ? await connection.totalCount() : undefined;
       const changeCursor = formatChangeCursor(await headOf(tx, userId));
       return {
