@@ -28,6 +28,12 @@ export interface ChangeHub {
    * are taken.
    */
   reserve(userId: string, max: number): (() => void) | undefined;
+  /**
+   * Runs `read` once for every caller with the same `key` while it is in
+   * flight: the streams of one user woken by one ring read the same part of
+   * the log with one query instead of one each.
+   */
+  shareRead<T>(key: string, read: () => Promise<T>): Promise<T>;
   /** Calls `stop` when the process ends its streams (shutdown); returns the unregister. */
   onEnd(stop: () => void): () => void;
   /** Ends every stream this process serves. */
@@ -95,7 +101,16 @@ export async function createChangeHub({
     stoppers.clear();
   };
 
+  const reading = new Map<string, Promise<unknown>>();
+
   return {
+    shareRead<T>(key: string, read: () => Promise<T>): Promise<T> {
+      const current = reading.get(key);
+      if (current) return current as Promise<T>;
+      const started = read().finally(() => reading.delete(key));
+      reading.set(key, started);
+      return started;
+    },
     reserve(userId, max) {
       const taken = places.get(userId) ?? 0;
       if (taken >= max) return undefined;

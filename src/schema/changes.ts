@@ -203,7 +203,10 @@ function streamChanges(context: Context & { viewer: Viewer }, start: bigint | un
           continue;
         }
         dirty = false;
-        const page = await readChanges(prisma, viewer.id, position, streamBatch);
+        // The user's other streams here, woken by the same ring at the same place, share the read.
+        const page = await live.hub.shareRead(`${viewer.id}\u0000${position}`, () =>
+          readChanges(prisma, viewer.id, position, streamBatch),
+        );
         for (const event of shapeEvents(page.events)) {
           if (stopped) break;
           await push(event);
