@@ -323,3 +323,21 @@ export const TaskEvents = graphql(`
     }
   }
 `);
+
+/** Only titles and the page's end: the list must still load what its cursors need (id and sort key). */
+export const ListTitlesPaged = graphql(`
+  query ListTitlesPaged($first: Int, $after: String, $orderBy: TaskOrder) {
+    tasks(first: $first, after: $after, orderBy: $orderBy) {
+      totalCount
+      edges {
+        node {
+          title
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
