@@ -197,10 +197,10 @@ describe("labels", () => {
     const one = await create(user.token, { title: "one", labels: ["a", "b"] });
     const two = await create(user.token, { title: "two", labels: ["a", "b"] });
     await execute(t, UpdateTask, { id: one.id, input: { labels: ["b", "c"] } }, user.token);
-    const after = async (id: string) =>
+    const labelsNow = async (id: string) =>
       dataOf(await execute(t, GetTask, { id }, user.token)).task?.labels.map((label) => label.name);
-    expect(await after(one.id)).toEqual(["b", "c"]);
-    expect(await after(two.id)).toEqual(["a", "b"]);
+    expect(await labelsNow(one.id)).toEqual(["b", "c"]);
+    expect(await labelsNow(two.id)).toEqual(["a", "b"]);
   });
 
   it("a task carries up to 20, and the 21st is refused with the field and the rule", async () => {
