@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import pg from "pg";
 import type { DatabaseConfig } from "./config.js";
-import { headsOf } from "./db/changes.js";
+import { changeChannel, headsOf } from "./db/changes.js";
 import type { PrismaClient } from "./generated/prisma/client.js";
 import type { Logger } from "./logger.js";
 
@@ -51,8 +51,6 @@ export interface ChangeHubOptions {
   logger: Logger;
 }
 
-const channel = "tasks_api_changes";
-
 export async function createChangeHub({
   prisma,
   database,
@@ -67,11 +65,14 @@ export async function createChangeHub({
   const wakeLocal = (userId: string) => {
     for (const wake of watchers.get(userId) ?? []) wake();
   };
+  const wakeAll = () => {
+    for (const userId of watchers.keys()) wakeLocal(userId);
+  };
 
   const transport = redisUrl
     ? await redisTransport(redisUrl, wakeLocal, logger)
     : database.kind === "postgres"
-      ? await postgresTransport(database.url, database.connectTimeoutMs, wakeLocal, logger)
+      ? postgresTransport(database.url, database.connectTimeoutMs, wakeLocal, wakeAll, logger)
       : undefined;
 
   let polling = false;
@@ -135,6 +136,7 @@ export async function createChangeHub({
       transport?.publish(userId);
     },
     watch(userId, wake) {
+      transport?.listen();
       let set = watchers.get(userId);
       if (set === undefined) {
         set = new Set();
@@ -161,6 +163,8 @@ interface Transport {
   kind: "redis" | "postgres";
   /** Fire and forget: a failure only delays delivery until the next poll. */
   publish(userId: string): void;
+  /** Starts listening, if it does not already (on the first stream). */
+  listen(): void;
   close(): Promise<void>;
 }
 
@@ -188,11 +192,12 @@ async function redisTransport(url: string, wake: (userId: string) => void, logge
     warned = false;
   });
   subscriber.on("message", (_channel: string, userId: string) => wake(userId));
-  subscriber.subscribe(channel).catch(onError);
+  subscriber.subscribe(changeChannel).catch(onError);
   return {
     kind: "redis",
+    listen: () => {},
     publish: (userId) => {
-      publisher.publish(channel, userId).catch(onError);
+      publisher.publish(changeChannel, userId).catch(onError);
     },
     close: async () => {
       publisher.disconnect();
@@ -202,26 +207,23 @@ async function redisTransport(url: string, wake: (userId: string) => void, logge
 }
 
 /**
- * LISTEN/NOTIFY on a connection of its own (a pooled connection cannot keep
- * a LISTEN). Reconnects after a failure; NOTIFY goes through short-lived
- * queries on a small pool. A pooled endpoint (Neon's -pooler host, PgBouncer
- * in transaction mode) does not deliver notifications: set REDIS_URL there.
+ * LISTEN on a connection of its own (a pooled connection cannot keep a
+ * LISTEN), opened when this process gets its first stream, so that a process
+ * serving none holds no connection beyond its pool; reconnects after a
+ * failure. Writes NOTIFY by themselves, in their own statement (see
+ * changeChannel), so publishing is a no-op here. A pooled endpoint (Neon's
+ * -pooler host, PgBouncer in transaction mode) does not deliver
+ * notifications: set REDIS_URL there.
  */
-async function postgresTransport(
+function postgresTransport(
   url: string,
   connectTimeoutMs: number,
   wake: (userId: string) => void,
+  wakeAll: () => void,
   logger: Logger,
-): Promise<Transport> {
-  const notifier = new pg.Pool({
-    connectionString: url,
-    max: 2,
-    connectionTimeoutMillis: connectTimeoutMs,
-    query_timeout: 2_000,
-    application_name: "tasks-api-live",
-  });
-  notifier.on("error", () => {});
+): Transport {
   let listener: pg.Client | undefined;
+  let started = false;
   let closed = false;
   let retry: NodeJS.Timeout | undefined;
   const listen = async (attempt: number) => {
@@ -254,23 +256,29 @@ async function postgresTransport(
     });
     try {
       await client.connect();
-      await client.query(`LISTEN ${channel}`);
-      listener = client;
+      await client.query(`LISTEN ${changeChannel}`);
+      if (closed) await client.end();
+      else {
+        listener = client;
+        // Whatever committed before the LISTEN took hold (or while it was down) rang no bell here: read it now.
+        wakeAll();
+      }
     } catch (error) {
       again(error);
     }
   };
-  await listen(0);
   return {
     kind: "postgres",
-    publish: (userId) => {
-      notifier.query("SELECT pg_notify($1, $2)", [channel, userId]).catch(() => {});
+    publish: () => {},
+    listen: () => {
+      if (started || closed) return;
+      started = true;
+      void listen(0);
     },
     close: async () => {
       closed = true;
       clearTimeout(retry);
       await listener?.end().catch(() => {});
-      await notifier.end().catch(() => {});
     },
   };
 }

@@ -19,6 +19,14 @@ import { Prisma, type PrismaClient } from "../generated/prisma/client.js";
 
 export type ChangeKind = "CREATED" | "UPDATED" | "DELETED";
 
+/**
+ * The PostgreSQL channel every write notifies, with the user's id, as part
+ * of its own statement: delivered when (and only if) it commits, through the
+ * connection that wrote, so no extra connection or round trip is needed.
+ * src/live.ts listens on it when there is no Redis.
+ */
+export const changeChannel = "tasks_api_changes";
+
 /** A transaction's client, or the client itself. */
 type Db = PrismaClient | Prisma.TransactionClient;
 
@@ -57,8 +65,9 @@ export function withChange(userId: string, kind: "CREATED" | "DELETED", write: P
       RETURNING change_seq),
     e AS (
       INSERT INTO task_events (user_id, seq, task_id, kind, version, task)
-      SELECT t."userId", s.change_seq, t.id::uuid, ${kind}, t.version, ${snapshot} FROM t, s)
-    SELECT * FROM t`;
+      SELECT t."userId", s.change_seq, t.id::uuid, ${kind}, t.version, ${snapshot} FROM t, s),
+    n AS (SELECT pg_notify(${changeChannel}, ${userId}) FROM s)
+    SELECT t.* FROM t, (SELECT count(*) FROM n) AS notified`;
 }
 
 /**
@@ -75,14 +84,18 @@ export async function recordChanges(
 ): Promise<void> {
   const ids = [...new Set(taskIds)];
   if (ids.length === 0) return;
-  await tx.$executeRaw`
+  await tx.$queryRaw`
     WITH s AS (
       UPDATE users SET change_seq = change_seq + ${ids.length}::int
       WHERE id = ${userId}
-      RETURNING change_seq - ${ids.length}::int AS base)
-    INSERT INTO task_events (user_id, seq, task_id, kind, version, task)
-    SELECT t."userId", s.base + row_number() OVER (ORDER BY t.id), t.id::uuid, ${kind}, t.version, ${snapshotOfT}
-    FROM (SELECT ${taskColumns} FROM tasks WHERE user_id = ${userId} AND id = ANY(${ids}::uuid[])) t, s`;
+      RETURNING change_seq - ${ids.length}::int AS base),
+    e AS (
+      INSERT INTO task_events (user_id, seq, task_id, kind, version, task)
+      SELECT t."userId", s.base + row_number() OVER (ORDER BY t.id), t.id::uuid, ${kind}, t.version, ${snapshotOfT}
+      FROM (SELECT ${taskColumns} FROM tasks WHERE user_id = ${userId} AND id = ANY(${ids}::uuid[])) t, s
+      RETURNING 1)
+    SELECT count(*)::int AS notified FROM (SELECT pg_notify(${changeChannel}, ${userId}) FROM s) AS n
+    WHERE EXISTS (SELECT 1 FROM e)`;
 }
 
 /** An event as read from the log. */
