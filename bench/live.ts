@@ -17,14 +17,13 @@
  * LIVE_REDIS=0 runs the same without Redis (PostgreSQL LISTEN/NOTIFY).
  * BENCH_DATABASE_URL and REDIS_URL as for npm run bench.
  */
-import { readFileSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
 import { childEnv, freePort, type ServerProcess, startServer } from "./lib/processes.js";
-import { peakRssMb } from "./lib/procfs.js";
+import { peakRssMb, rssMb } from "./lib/procfs.js";
 import { createScratch, migrate } from "./lib/scratch-db.js";
 import { summarize } from "./lib/stats.js";
 
@@ -38,13 +37,6 @@ const withRedis = process.env.LIVE_REDIS !== "0";
 const adminUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const secret = "bench-secret-that-is-at-least-32-bytes-long";
-
-function rssMb(pid: number): number {
-  // Current RSS (VmRSS), not the peak.
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const match = /VmRSS:\s+(\d+) kB/.exec(status);
-  return match ? Number(match[1]) / 1024 : Number.NaN;
-}
 
 interface Subscriber {
   user: string;

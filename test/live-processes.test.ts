@@ -1,12 +1,11 @@
 import { randomUUID } from "node:crypto";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LiveStream, subscribeSse, subscribeWs } from "./helpers/live.js";
 import { startTcpProxy, type TcpProxy } from "./helpers/net/tcp-proxy.js";
 import { CreateTask, TaskChanges, ToggleTaskCompleted, UpdateTask } from "./helpers/operations.js";
 import { admin, withDatabase } from "./helpers/postgres.js";
 import { killAllServers, type RunningServer, startServer, waitReady } from "./helpers/server.js";
-import { serviceAvailable } from "./helpers/services.js";
+import { postgresAnswers, redisAnswers, serviceAvailable } from "./helpers/services.js";
 import { mintToken, testSecret } from "./helpers/tokens.js";
 
 /**
@@ -20,40 +19,9 @@ import { mintToken, testSecret } from "./helpers/tokens.js";
 const postgresUrl = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
-async function reachable(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-async function redisReachable(url: string): Promise<boolean> {
-  const { Redis } = await import("ioredis");
-  const probe = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 1000,
-    retryStrategy: () => null,
-  });
-  probe.on("error", () => {});
-  try {
-    await probe.connect();
-    return (await probe.ping()) === "PONG";
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-
 const available =
-  serviceAvailable("PostgreSQL", await reachable(postgresUrl), postgresUrl) &&
-  serviceAvailable("Redis", await redisReachable(redisUrl), redisUrl);
+  serviceAvailable("PostgreSQL", await postgresAnswers(postgresUrl), postgresUrl) &&
+  serviceAvailable("Redis", await redisAnswers(redisUrl), redisUrl);
 
 /** A new database on the server, dropped afterwards: the processes of one test share it. */
 async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> }> {

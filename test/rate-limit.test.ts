@@ -8,29 +8,10 @@ import { createTestDatabase, type TestDatabase } from "./helpers/database.js";
 import { within } from "./helpers/hangs.js";
 import { startTcpProxy } from "./helpers/net/tcp-proxy.js";
 import { rest } from "./helpers/rest.js";
-import { serviceAvailable } from "./helpers/services.js";
+import { redisAnswers, serviceAvailable } from "./helpers/services.js";
 import { bearer, mintToken } from "./helpers/tokens.js";
 
 const redisUrl = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
-
-/** One PING on a new connection: whether a Redis answers there now. */
-async function pingOnce(url: string): Promise<boolean> {
-  const probe = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 1000,
-    retryStrategy: () => null,
-  });
-  probe.on("error", () => {});
-  try {
-    await probe.connect();
-    return (await probe.ping()) === "PONG";
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
 
 const viewerQuery = (t: TestApp, token: string) =>
   t.request("/graphql", {
@@ -95,7 +76,7 @@ describe("rate limits in one instance", () => {
 });
 
 describe("rate limits shared through Redis by two instances", async () => {
-  const available = serviceAvailable("Redis", await pingOnce(redisUrl), redisUrl);
+  const available = serviceAvailable("Redis", await redisAnswers(redisUrl), redisUrl);
   let database: TestDatabase;
   let first: TestApp;
   let second: TestApp;
@@ -168,7 +149,7 @@ describe("a Redis that does not answer", () => {
     let t: TestApp | undefined;
     try {
       const redisUrl = proxy.url;
-      await expect.poll(() => pingOnce(redisUrl), { timeout: 10_000, interval: 100 }).toBe(true);
+      await expect.poll(() => redisAnswers(redisUrl), { timeout: 10_000, interval: 100 }).toBe(true);
       t = await startTestApp({ RATE_LIMIT_USER: "1000", REDIS_URL: redisUrl });
       const user = `stopped-${randomUUID()}`;
       const token = await mintToken(user);

@@ -94,11 +94,20 @@ export function machineBusyMs(): number {
 
 /** Peak resident set size (VmHWM) in MiB; for a process tree, the sum of its members' peaks. */
 export function peakRssMb(pid: number): number {
+  return statusMb(pid, "VmHWM");
+}
+
+/** Resident set size now (VmRSS) in MiB; for a process tree, the sum of its members'. */
+export function rssMb(pid: number): number {
+  return statusMb(pid, "VmRSS");
+}
+
+function statusMb(pid: number, field: "VmHWM" | "VmRSS"): number {
   let total = 0;
   for (const member of processTree(pid)) {
     try {
       const status = readFileSync(`/proc/${member}/status`, "utf8");
-      const match = /^VmHWM:\s+(\d+)\s+kB$/m.exec(status);
+      const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, "m").exec(status);
       if (match?.[1] !== undefined) total += Number(match[1]) / 1024;
     } catch {
       // ended
