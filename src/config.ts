@@ -83,6 +83,16 @@ const envSchema = z.object({
   LOCAL_SECRET_FILE: z.string().trim().min(1).default("./.data/local-auth-secret"),
   GRAPHIQL: boolean.optional(),
   GRAPHQL_INTROSPECTION: boolean.optional(),
+  TRUSTED_DOCUMENTS: boolean.optional(),
+  TRUSTED_DOCUMENTS_FILES: z
+    .string()
+    .transform((value) =>
+      value
+        .split(",")
+        .map((file) => file.trim())
+        .filter(Boolean),
+    )
+    .default([]),
   IDEMPOTENCY_TTL_HOURS: integer(1, 24 * 365).default(24),
   RATE_LIMIT_WINDOW_MS: integer(1000, 3_600_000).default(60_000),
   RATE_LIMIT_USER: integer(0, 10_000_000).default(600),
@@ -171,6 +181,13 @@ export interface Config {
   graphiql: boolean;
   /** Whether clients may ask the schema about itself (and get "Did you mean" hints). */
   introspection: boolean;
+  /**
+   * Trusted documents: /graphql runs only the operations in the manifests
+   * (the web client's, the REST layer's, and `extraFiles`), by hash or by
+   * text; others are refused. Off: any valid operation runs, and known
+   * hashes still resolve.
+   */
+  trustedDocuments: { only: boolean; extraFiles: string[] };
   /** Request bodies above this many bytes are refused (413) before parsing. */
   maxBodyBytes: number;
   /** Browser origins allowed to call the API (CORS); empty: none. */
@@ -284,6 +301,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     auth,
     graphiql: e.GRAPHIQL ?? e.NODE_ENV !== "production",
     introspection: e.GRAPHQL_INTROSPECTION ?? e.GRAPHIQL ?? e.NODE_ENV !== "production",
+    trustedDocuments: { only: e.TRUSTED_DOCUMENTS ?? false, extraFiles: e.TRUSTED_DOCUMENTS_FILES },
     maxBodyBytes: e.MAX_BODY_BYTES,
     corsOrigins: e.CORS_ORIGINS,
     idempotencyTtlMs: e.IDEMPOTENCY_TTL_HOURS * 60 * 60 * 1000,

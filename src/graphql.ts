@@ -16,6 +16,7 @@ import {
 } from "./graphql-plugins.js";
 import type { Logger } from "./logger.js";
 import { schema } from "./schema/index.js";
+import { type TrustedDocuments, trustedDocumentPlugins } from "./trusted-documents.js";
 
 export type GraphQLHandler = YogaServerInstance<Record<string, never>, Context>;
 
@@ -47,10 +48,12 @@ export async function createGraphQLHandler({
   config,
   createContext,
   logger,
+  trustedDocuments,
 }: {
   config: Config;
   createContext: CreateContext;
   logger: Logger;
+  trustedDocuments: TrustedDocuments;
 }): Promise<GraphQLHandler> {
   // The page bundles GraphiQL itself (no CDN), so it works offline. It is a
   // large module: loaded only when the page is on.
@@ -71,6 +74,8 @@ export async function createGraphQLHandler({
     // isDev off: Yoga would otherwise add the parser's originalError to request errors.
     maskedErrors: { maskError: (error) => toGraphQLError(error, logger), isDev: false },
     plugins: [
+      // First: a document named by its id gets its text before anything reads it.
+      ...trustedDocumentPlugins(trustedDocuments, { only: config.trustedDocuments.only }),
       withoutErrorInternals(),
       refuseDeepNesting(),
       refuseMissingOperationTypes(),

@@ -4,7 +4,7 @@ import type { ExecutionArgs, GraphQLError } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { App } from "./app.js";
-import { toGraphQLError } from "./errors.js";
+import { AppError, toGraphQLError } from "./errors.js";
 import { checkNesting } from "./graphql-plugins.js";
 import type { Logger } from "./logger.js";
 
@@ -65,6 +65,17 @@ export function serveGraphQLOverWebSocket(
         try {
           // As on HTTP (refuseDeepNesting runs on Yoga's params, which a socket skips).
           checkNesting(payload.query);
+          if (!app.mayRun(payload.query)) {
+            return [
+              toGraphQLError(
+                new AppError(
+                  "DOCUMENT_NOT_TRUSTED",
+                  "This service runs only its clients' known operations (trusted documents): send the text of one of its documents.",
+                ),
+                logger,
+              ),
+            ];
+          }
           const { schema, execute, subscribe, contextFactory, parse, validate } = app.graphql.getEnveloped({
             request: requestOf(ctx.connectionParams),
             params: payload,

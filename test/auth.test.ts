@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config.js";
-import { graphql } from "../src/gql/index.js";
+import { graphql } from "./gql/index.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { codesOf, dataOf, execute, type GraphQLResponse } from "./helpers/graphql.js";
 import { mintToken, testSecret } from "./helpers/tokens.js";

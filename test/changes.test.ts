@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TaskEventFieldsFragment } from "../src/gql/graphql.js";
+import type { TaskEventFieldsFragment } from "./gql/graphql.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { codesOf, dataOf, execute } from "./helpers/graphql.js";
 import { subscribeSse } from "./helpers/live.js";
@@ -342,6 +342,9 @@ describe("subscription taskEvents over SSE", () => {
   });
 
   it("refuses a bad or foreign cursor, no token, and more open streams than the cap", async () => {
+    // Places are freed as closed streams end, asynchronously: on a loaded machine (or instrumented
+    // for mutation testing) that takes longer than expect.poll's default second.
+    const slowPoll = { timeout: 20_000, interval: 250 };
     const user = await newUser("sse-refused");
     const beyond = await subscribeSse(fetcher, user.token, { after: "5" });
     expect(codesOf((await beyond.next()) as never)).toEqual(["BAD_USER_INPUT"]);
@@ -375,7 +378,7 @@ describe("subscription taskEvents over SSE", () => {
         const messages = await Promise.all(three.map((stream) => stream.next(3_000).catch(() => ({}))));
         for (const stream of three) stream.close();
         return messages.map((message) => codesOf(message as never)[0] ?? "ok");
-      })
+      }, slowPoll)
       .toEqual(["ok", "ok", "ok"]);
 
     const open: Awaited<ReturnType<typeof subscribeSse>>[] = [];
@@ -384,7 +387,7 @@ describe("subscription taskEvents over SSE", () => {
         for (const stream of open.splice(0)) stream.close();
         for (let i = 0; i < 3; i++) open.push(await subscribeSse(fetcher, user.token));
         return Promise.all(open.map((stream) => stream.quiet(100)));
-      })
+      }, slowPoll)
       .toEqual([true, true, true]);
     try {
       // Each of the three is open (it receives events) before the fourth asks.
@@ -404,7 +407,7 @@ describe("subscription taskEvents over SSE", () => {
         const message = await again.next(3_000).catch(() => ({}));
         again.close();
         return codesOf(message as never);
-      })
+      }, slowPoll)
       .toEqual([]);
   });
 

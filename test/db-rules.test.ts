@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CreateTaskInput, ListTitlesPagedQuery, TaskOrder } from "../src/gql/graphql.js";
+import type { CreateTaskInput, ListTitlesPagedQuery, TaskOrder } from "./gql/graphql.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { codesOf, dataOf, execute, type GraphQLResponse } from "./helpers/graphql.js";
 import {

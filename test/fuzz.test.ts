@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TypedDocumentString } from "../src/gql/graphql.js";
+import type { TypedDocumentString } from "./gql/graphql.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { optionalInt, positiveInt } from "./helpers/env.js";
 import {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { graphql } from "../src/gql/index.js";
+import { graphql } from "./gql/index.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { codesOf, dataOf, execute } from "./helpers/graphql.js";
 import { mintToken } from "./helpers/tokens.js";

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CreateTaskInput } from "../src/gql/graphql.js";
+import type { CreateTaskInput } from "./gql/graphql.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { codesOf, execute } from "./helpers/graphql.js";
 import { CreateTask } from "./helpers/operations.js";

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { graphql } from "../src/gql/index.js";
+import { graphql } from "./gql/index.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { codesOf, dataOf, execute } from "./helpers/graphql.js";
 import { type JwksServer, jwksEnv, startJwksServer } from "./helpers/jwks-server.js";

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ListTasksQuery, TaskFieldsFragment, TaskFilter, TaskPriority } from "../src/gql/graphql.js";
+import type { ListTasksQuery, TaskFieldsFragment, TaskFilter, TaskPriority } from "./gql/graphql.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { optionalInt, positiveInt } from "./helpers/env.js";
 import { codesOf, dataOf, execute, type GraphQLResponse } from "./helpers/graphql.js";

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ListTasksQuery, ListTasksQueryVariables } from "../src/gql/graphql.js";
+import type { ListTasksQuery, ListTasksQueryVariables } from "./gql/graphql.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { codesOf, dataOf, execute, type GraphQLResponse } from "./helpers/graphql.js";
 import { ListTasks, ListTaskTitles, SetTaskCompleted, ViewerId } from "./helpers/operations.js";

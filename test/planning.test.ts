@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addDays, dayOf, formatCalendarDate } from "../src/calendar.js";
-import type { CreateTaskInput, ListTasksQuery, TaskFieldsFragment, TaskFilter, TaskOrder } from "../src/gql/graphql.js";
+import type { CreateTaskInput, ListTasksQuery, TaskFieldsFragment, TaskFilter, TaskOrder } from "./gql/graphql.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { codesOf, dataOf, execute } from "./helpers/graphql.js";
 import {

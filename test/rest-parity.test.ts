@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ListTasksQuery, TaskFieldsFragment, TypedDocumentString } from "../src/gql/graphql.js";
+import type { ListTasksQuery, TaskFieldsFragment, TypedDocumentString } from "./gql/graphql.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { dataOf, execute } from "./helpers/graphql.js";
 import {

@@ -43,9 +43,16 @@ export async function startTestApp(env: Record<string, string> = {}, existing?: 
   };
   const queries: string[] = [];
   const db = await openDatabase(database.config, openOptions(database, { onQuery: (sql) => queries.push(sql) }));
-  const { verifier } = await setUpAuth(config.auth);
+  const { verifier, devTokens } = await setUpAuth(config.auth);
   let phase: Phase = "serving";
-  const app = await createApp({ config, db, logger: createLogger(config), verifier, phase: () => phase });
+  const app = await createApp({
+    config,
+    db,
+    logger: createLogger(config),
+    verifier,
+    ...(devTokens ? { devTokens } : {}),
+    phase: () => phase,
+  });
   const handlers = trackInFlight(app);
   return {
     app,

@@ -1,4 +1,4 @@
-import type { TypedDocumentString } from "../../src/gql/graphql.js";
+import type { TypedDocumentString } from "../gql/graphql.js";
 import type { TestApp } from "./app.js";
 import { bearer } from "./tokens.js";
 
@@ -25,7 +25,7 @@ export interface ExecuteOptions {
 }
 
 /**
- * Runs a typed operation (from `graphql()` in src/gql) through HTTP, as a
+ * Runs a typed operation (from `graphql()` in test/gql) through HTTP, as a
  * client would: POST /graphql with JSON and, if given, a bearer token (the
  * last argument, alone or in the options) and more headers.
  */

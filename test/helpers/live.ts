@@ -1,5 +1,5 @@
 import { WebSocket } from "ws";
-import type { TaskEventsSubscription } from "../../src/gql/graphql.js";
+import type { TaskEventsSubscription } from "../gql/graphql.js";
 import { TaskEvents } from "./operations.js";
 
 /** What one message of a live stream carries: an event, or the errors that ended the stream. */

@@ -1,4 +1,4 @@
-import { graphql } from "../../src/gql/index.js";
+import { graphql } from "../gql/index.js";
 
 /**
  * The typed operations the tests send, each written once. Most spread

@@ -1,7 +1,7 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
-import type { TaskFieldsFragment } from "../../src/gql/graphql.js";
 import { openApiDocument } from "../../src/rest/openapi.js";
+import type { TaskFieldsFragment } from "../gql/graphql.js";
 import type { TestApp } from "./app.js";
 import { bearer } from "./tokens.js";
 
