@@ -9,7 +9,7 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: "graphql/index.js" }],
   },
   test: {
-    include: ["test/**/*.test.ts"],
+    include: ["test/**/*.test.ts", "test/**/*.test.tsx"],
     globalSetup: ["test/global-setup.ts"],
     // Each file gets its own database (an in-memory PGlite, or a database
     // cloned from a migrated template on PostgreSQL), so files run in parallel.

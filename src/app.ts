@@ -1,5 +1,7 @@
+import { createHash } from "node:crypto";
+import { printSchema } from "graphql";
 import { Hono } from "hono";
-import type { TokenVerifier } from "./auth/index.js";
+import type { DevTokenIssuer, TokenVerifier } from "./auth/index.js";
 import type { Config } from "./config.js";
 import { type CreateContext, createContextFactory } from "./context.js";
 import { purgeChanges } from "./db/changes.js";
@@ -18,11 +20,14 @@ import {
   setSecurityHeaders,
 } from "./http/middleware.js";
 import { asNativeResponse, type NodeBindings } from "./http/node-adapter.js";
+import { createWebRoutes } from "./http/web-app.js";
 import { createChangeHub } from "./live.js";
 import type { Logger } from "./logger.js";
 import { createRateLimiter } from "./rate-limit.js";
 import { createDocsRoutes } from "./rest/docs.js";
 import { createRestRoutes } from "./rest/routes.js";
+import { schema } from "./schema/index.js";
+import { builtInManifests, loadTrustedDocuments } from "./trusted-documents.js";
 
 /** Where the process is in its life (see server.ts): the APIs serve only while "serving". */
 export type Phase = "starting" | "serving" | "draining";
@@ -32,6 +37,8 @@ export interface AppDependencies {
   db: Database;
   logger: Logger;
   verifier: TokenVerifier;
+  /** Development sign-in (POST /auth/dev-token): given only while the local development secret is in use. */
+  devTokens?: DevTokenIssuer;
   /** The process's phase, read with every request; "serving" unless given. */
   phase?: () => Phase;
 }
@@ -46,6 +53,8 @@ export interface App {
   /** The GraphQL handler and the context factory, for GraphQL over WebSocket (see ws.ts). */
   graphql: GraphQLHandler;
   createContext: CreateContext;
+  /** Whether an operation's text may run here (always, unless TRUSTED_DOCUMENTS is on). */
+  mayRun(query: string): boolean;
   /** Ends every live stream this process serves (on shutdown). */
   endStreams(): void;
   /** Releases what the app holds besides the database (Redis and LISTEN connections, timers). */
@@ -61,6 +70,7 @@ export async function createApp({
   db,
   logger,
   verifier,
+  devTokens,
   phase = () => "serving",
 }: AppDependencies): Promise<App> {
   const limiter = createRateLimiter({
@@ -86,7 +96,8 @@ export async function createApp({
     idempotencyTtlMs: config.idempotencyTtlMs,
     live: { hub, maxStreamsPerUser: config.live.maxStreamsPerUser },
   });
-  const graphql = await createGraphQLHandler({ config, createContext, logger });
+  const trustedDocuments = await loadTrustedDocuments([...builtInManifests, ...config.trustedDocuments.extraFiles]);
+  const graphql = await createGraphQLHandler({ config, createContext, logger, trustedDocuments });
 
   /** What both APIs do before their handlers, in order. */
   const guards = [
@@ -96,8 +107,18 @@ export async function createApp({
     limitPerAddress(limiter, config.rateLimit.perAddress),
   ];
 
+  // The schema as SDL (what schema.graphql holds), in every mode: codegen can
+  // point at a running service even where introspection is off.
+  const sdl = `${printSchema(schema)}\n`;
+  const sdlTag = `"${createHash("sha256").update(sdl).digest("base64url").slice(0, 27)}"`;
+
   const graphqlApi = new Hono()
     .use(...guards, requireJsonPosts())
+    .get("/schema.graphql", (c) =>
+      c.req.header("if-none-match") === sdlTag
+        ? c.body(null, 304, { ETag: sdlTag })
+        : c.body(sdl, 200, { "Content-Type": "text/plain; charset=utf-8", ETag: sdlTag, "Cache-Control": "no-cache" }),
+    )
     .on(["GET", "POST", "OPTIONS"], "/", async (c) => {
       const response = await graphql.fetch(c.req.raw);
       // A subscription asked for as one JSON answer: Yoga's bare 406, made an error that says what to do.
@@ -123,6 +144,12 @@ export async function createApp({
     .route("/", createRestRoutes({ createContext, logger }))
     .onError((error) => restErrorResponse(toAppError(error, logger)));
 
+  // The web app at /, and the development sign-in (only with the local secret).
+  const web = new Hono()
+    .use("/auth/*", ...guards, requireJsonPosts("Sign-in requests"))
+    .route("/", createWebRoutes(devTokens ? { devTokens } : {}))
+    .onError((error) => restErrorResponse(toAppError(error, logger)));
+
   const app = new Hono()
     .use(logRequests(logger), setSecurityHeaders(config), lockDownJson(), compressLargeBodies())
     // Liveness: the process answers. Never touches the database, so a
@@ -140,6 +167,7 @@ export async function createApp({
     })
     .route("/graphql", graphqlApi)
     .route("/api", restApi)
+    .route("/", web)
     .notFound((c) => restErrorResponse(new NoRouteError(c.req.method, c.req.path)))
     .onError((error) => restErrorResponse(toAppError(error, logger)));
 
@@ -147,6 +175,7 @@ export async function createApp({
     fetch: async (request, env) => app.fetch(request, env),
     graphql,
     createContext,
+    mayRun: (query) => !config.trustedDocuments.only || trustedDocuments.trusts(query),
     endStreams: () => hub.endStreams(),
     async close() {
       clearInterval(purger);

@@ -24,7 +24,7 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
       : `${config.database.kind} (DATABASE_URL)`;
   logger.info({ database: config.database.kind }, `database: ${where}`);
 
-  const { verifier, localSecretCreated } = await setUpAuth(config.auth);
+  const { verifier, localSecretCreated, devTokens } = await setUpAuth(config.auth);
   if (config.auth.kind === "jwks") logger.info(`auth: tokens verified with the keys at ${config.auth.jwksUrl}`);
   if (config.auth.kind === "secret") logger.info("auth: HS256 tokens signed with AUTH_SECRET");
   if (config.auth.kind === "local") {
@@ -37,7 +37,14 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
 
   // Until the schema is known to be current, /graphql and /api answer 503.
   let phase: Phase = config.migrateOnStart ? "starting" : "serving";
-  const app = await createApp({ config, db, logger, verifier, phase: () => phase });
+  const app = await createApp({
+    config,
+    db,
+    logger,
+    verifier,
+    ...(devTokens ? { devTokens } : {}),
+    phase: () => phase,
+  });
   const handlers = trackInFlight(app);
   const fetch: App["fetch"] = async (request, env) => {
     const response = await handlers.fetch(request, env);
@@ -50,6 +57,7 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
   const server = serve({ fetch, hostname: config.host, port: config.port }, (info: AddressInfo) => {
     const host = info.address === "0.0.0.0" || info.address === "::" ? "localhost" : info.address;
     logger.info(`tasks-api listening on http://${host}:${info.port}`);
+    logger.info(`web app: http://${host}:${info.port}/`);
     if (config.graphiql) logger.info(`GraphiQL: http://${host}:${info.port}/graphql`);
   });
 

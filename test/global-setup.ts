@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import type { TestProject } from "vitest/node";
 import { prepareTemplate } from "./helpers/template.js";
 
@@ -8,8 +9,10 @@ declare module "vitest" {
   }
 }
 
-/** Migrates one database for the whole run; each test file starts from a copy of it. */
+/** Builds the web app, and migrates one database for the whole run; each test file starts from a copy of it. */
 export default async function setup(project: TestProject) {
+  // The web app the servers serve at / (the browser tests load it), as `npm run build` makes it.
+  execFileSync(process.execPath, ["--import", "tsx", "web/build.ts"], { stdio: "inherit" });
   const { template, dispose } = await prepareTemplate(process.env.TEST_DATABASE_URL);
   project.provide("template", template);
   return dispose;

@@ -7,7 +7,7 @@
  * auth service instead.
  */
 import { parseArgs } from "node:util";
-import { SignJWT } from "jose";
+import { signLocalToken } from "../auth/dev-token.js";
 import { loadOrCreateLocalSecret } from "../auth/local-secret.js";
 import { loadConfigOrExit } from "../config.js";
 
@@ -30,14 +30,13 @@ if (auth.kind === "jwks") {
 const secret =
   auth.kind === "secret" ? new TextEncoder().encode(auth.secret) : (await loadOrCreateLocalSecret(auth.file)).secret;
 
-let jwt = new SignJWT({
-  ...(values.email ? { email: values.email } : {}),
-  ...(values.name ? { name: values.name } : {}),
-})
-  .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-  .setSubject(userId)
-  .setIssuedAt()
-  .setExpirationTime(`${ttl}s`);
-if (auth.issuer) jwt = jwt.setIssuer(auth.issuer);
-if (auth.audience) jwt = jwt.setAudience(auth.audience);
-console.log(await jwt.sign(secret));
+console.log(
+  await signLocalToken(secret, {
+    userId,
+    email: values.email,
+    name: values.name,
+    ttlSeconds: ttl,
+    issuer: auth.issuer,
+    audience: auth.audience,
+  }),
+);

@@ -133,11 +133,11 @@ export function limitPerAddress(limiter: RateLimiter, perAddress: number): Middl
  * text/plain) can be sent cross-site without a preflight: refusing those
  * means no mutation can ride on a user's cookies or open tab (CSRF).
  */
-export function requireJsonPosts(): MiddlewareHandler {
+export function requireJsonPosts(what = "GraphQL requests"): MiddlewareHandler {
   return async (c, next) => {
     if (c.req.method !== "POST") return next();
     if (!/^application\/(graphql-response\+)?json\s*(;|$)/i.test(c.req.header("content-type") ?? "")) {
-      throw new UnsupportedMediaTypeError("GraphQL requests must be sent as JSON (Content-Type: application/json).");
+      throw new UnsupportedMediaTypeError(`${what} must be sent as JSON (Content-Type: application/json).`);
     }
     return next();
   };

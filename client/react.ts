@@ -1,0 +1,431 @@
+/**
+ * tasks-api/react: React hooks for the tasks-api service on TanStack Query.
+ *
+ *   <QueryClientProvider client={queryClient}>
+ *     <TasksApiProvider client={createTasksClient({ token })}>
+ *       <App />   // useTaskList(), useCreateTask(), useLiveTasks(), ...
+ *
+ * Every hook runs one of the canonical operations (operations.ts). Writes
+ * are optimistic: the cache changes at once and rolls back if the service
+ * refuses (a version CONFLICT arrives as a VersionConflictError). The live
+ * hook follows the change log from the lists' cursor and applies each event
+ * to the cache, so other tabs', devices' and REST callers' changes show up
+ * without refetching.
+ */
+import {
+  type InfiniteData,
+  type QueryClient,
+  type QueryKey,
+  useInfiniteQuery,
+  useMutation,
+  useQuery,
+  useQueryClient,
+} from "@tanstack/react-query";
+import { createContext, createElement, type ReactNode, useContext, useEffect, useRef, useState } from "react";
+import { applyEvent, type ListKey, patchTask, removeTask, type TaskPages } from "./cache.js";
+import {
+  CreateLabelDocument,
+  type CreateLabelInput,
+  CreateTaskDocument,
+  type CreateTaskInput,
+  DeleteLabelDocument,
+  DeleteTaskDocument,
+  LabelsDocument,
+  type LabelsQuery,
+  SetTaskCompletedDocument,
+  TaskDocument,
+  type TaskEventFieldsFragment,
+  TaskEventsDocument,
+  type TaskFieldsFragment,
+  type TaskFilter,
+  type TaskOrder,
+  type TaskQuery,
+  TasksDocument,
+  type TasksQuery,
+  UpdateLabelDocument,
+  type UpdateLabelInput,
+  UpdateTaskDocument,
+  type UpdateTaskInput,
+  ViewerDocument,
+} from "./gql/graphql.js";
+import type { TasksApiError, TasksClient } from "./index.js";
+
+export { applyEvent, matches } from "./cache.js";
+
+const ClientContext = createContext<TasksClient | null>(null);
+
+/** Makes `client` available to the hooks below it (inside the app's QueryClientProvider). */
+export function TasksApiProvider({ client, children }: { client: TasksClient; children?: ReactNode }) {
+  return createElement(ClientContext.Provider, { value: client }, children);
+}
+
+export function useTasksClient(): TasksClient {
+  const client = useContext(ClientContext);
+  if (!client) throw new Error("useTasksClient: wrap the app in <TasksApiProvider client={...}>");
+  return client;
+}
+
+/** The query keys, for apps that read or invalidate the cache themselves. */
+export const taskKeys = {
+  all: ["tasks-api"] as const,
+  lists: () => [...taskKeys.all, "list"] as const,
+  list: (key: ListKey) => [...taskKeys.lists(), { filter: key.filter ?? null, orderBy: key.orderBy ?? null }] as const,
+  task: (id: string) => [...taskKeys.all, "task", id] as const,
+  labels: () => [...taskKeys.all, "labels"] as const,
+  viewer: () => [...taskKeys.all, "viewer"] as const,
+};
+
+export function useViewer() {
+  const client = useTasksClient();
+  return useQuery({ queryKey: taskKeys.viewer(), queryFn: () => client.execute(ViewerDocument, {}) });
+}
+
+export interface TaskListOptions {
+  filter?: TaskFilter;
+  orderBy?: TaskOrder;
+  /** Tasks per page, 1 to 100 (20 unless given). */
+  pageSize?: number;
+}
+
+/**
+ * A list of the caller's tasks, a page at a time (`fetchNextPage()` for
+ * more). `tasks` is every loaded page's tasks in order; `changeCursor` the
+ * cursor to follow live updates from (useLiveTasks does).
+ */
+export function useTaskList({ filter, orderBy, pageSize = 20 }: TaskListOptions = {}) {
+  const client = useTasksClient();
+  const query = useInfiniteQuery({
+    queryKey: taskKeys.list({ filter, orderBy }),
+    queryFn: async ({ pageParam, signal }) =>
+      (
+        await client.execute(
+          TasksDocument,
+          { first: pageSize, after: pageParam, filter: filter ?? null, orderBy: orderBy ?? null },
+          { signal },
+        )
+      ).tasks,
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => (last.pageInfo.hasNextPage ? last.pageInfo.endCursor : undefined),
+  });
+  const pages = query.data?.pages ?? [];
+  return {
+    ...query,
+    tasks: pages.flatMap((page) => page.edges.map((edge) => edge.node)),
+    totalCount: pages[0]?.totalCount,
+    changeCursor: pages[0]?.changeCursor,
+  };
+}
+
+export function useTask(id: string | undefined) {
+  const client = useTasksClient();
+  return useQuery({
+    queryKey: taskKeys.task(id ?? ""),
+    queryFn: async ({ signal }) => (await client.execute(TaskDocument, { id: id ?? "" }, { signal })).task,
+    enabled: id !== undefined,
+  });
+}
+
+export function useLabels() {
+  const client = useTasksClient();
+  return useQuery({
+    queryKey: taskKeys.labels(),
+    queryFn: async ({ signal }) => (await client.execute(LabelsDocument, {}, { signal })).labels,
+  });
+}
+
+type ListSnapshot = [QueryKey, TaskPages | undefined][];
+interface Snapshot {
+  lists: ListSnapshot;
+  task?: [QueryKey, TaskQuery["task"] | undefined];
+}
+
+/** Every cached list, changed by `change`; returns what they were, to roll back to. */
+async function changeLists(queryClient: QueryClient, change: (data: TaskPages) => TaskPages): Promise<ListSnapshot> {
+  await queryClient.cancelQueries({ queryKey: taskKeys.lists() });
+  const before = queryClient.getQueriesData<TaskPages>({ queryKey: taskKeys.lists() });
+  for (const [key, data] of before) if (data) queryClient.setQueryData<TaskPages>(key, change(data));
+  return before;
+}
+
+function restore(queryClient: QueryClient, snapshot: Snapshot | undefined) {
+  for (const [key, data] of snapshot?.lists ?? []) queryClient.setQueryData(key, data);
+  if (snapshot?.task) queryClient.setQueryData(snapshot.task[0], snapshot.task[1]);
+}
+
+/** The service's answer for a task, everywhere the cache shows that task. */
+function storeTask(queryClient: QueryClient, task: TaskFieldsFragment) {
+  for (const [key, data] of queryClient.getQueriesData<TaskPages>({ queryKey: taskKeys.lists() })) {
+    if (data)
+      queryClient.setQueryData<TaskPages>(
+        key,
+        patchTask(data, task.id, () => task),
+      );
+  }
+  queryClient.setQueryData(taskKeys.task(task.id), task);
+}
+
+/** An optimistic change to one task: applied at once, rolled back on error, replaced by the answer on success. */
+function useTaskWrite<TVariables extends { id: string }>(
+  run: (client: TasksClient, variables: TVariables) => Promise<TaskFieldsFragment>,
+  optimistic: (task: TaskFieldsFragment, variables: TVariables) => TaskFieldsFragment,
+) {
+  const client = useTasksClient();
+  const queryClient = useQueryClient();
+  return useMutation<TaskFieldsFragment, TasksApiError, TVariables, Snapshot>({
+    mutationFn: (variables) => run(client, variables),
+    onMutate: async (variables) => {
+      const lists = await changeLists(queryClient, (data) =>
+        patchTask(data, variables.id, (task) => optimistic(task, variables)),
+      );
+      const key = taskKeys.task(variables.id);
+      const task = queryClient.getQueryData<TaskQuery["task"]>(key);
+      if (task) queryClient.setQueryData(key, optimistic(task, variables));
+      return { lists, task: [key, task] };
+    },
+    onError: (_error, _variables, snapshot) => restore(queryClient, snapshot),
+    onSuccess: (task) => storeTask(queryClient, task),
+  });
+}
+
+/** Changes some fields of a task; pass `input.expectedVersion` to refuse (CONFLICT) if it changed meanwhile. */
+export function useUpdateTask() {
+  return useTaskWrite<{ id: string; input: UpdateTaskInput }>(
+    async (client, variables) => (await client.execute(UpdateTaskDocument, variables)).updateTask,
+    (task, { input }) => ({
+      ...task,
+      ...(typeof input.title === "string" ? { title: input.title.trim() } : {}),
+      ...(input.description !== undefined ? { description: input.description } : {}),
+      ...(input.priority ? { priority: input.priority } : {}),
+      ...(typeof input.isCompleted === "boolean" ? { isCompleted: input.isCompleted } : {}),
+      ...(input.due === null ? { dueAt: null, dueDate: null } : {}),
+      ...(input.due ? { dueAt: input.due.at ?? null, dueDate: input.due.date ?? null } : {}),
+      ...(input.labels
+        ? { labels: input.labels.map((name) => task.labels.find((label) => label.name === name) ?? pending(name)) }
+        : {}),
+    }),
+  );
+}
+
+/** Completes or reopens a task. */
+export function useSetTaskCompleted() {
+  return useTaskWrite<{ id: string; completed: boolean; expectedVersion?: number }>(
+    async (client, variables) => (await client.execute(SetTaskCompletedDocument, variables)).setTaskCompleted,
+    (task, { completed }) => ({
+      ...task,
+      isCompleted: completed,
+      completedAt: completed ? (task.completedAt ?? new Date().toISOString()) : null,
+    }),
+  );
+}
+
+/** A label the service has not made yet, as an optimistic update shows it. */
+function pending(name: string): TaskFieldsFragment["labels"][number] {
+  return { id: `pending:${name}`, name, color: null };
+}
+
+/**
+ * Adds a task. It appears in the lists when the service has made it (lists
+ * are ordered and filtered by the service); `idempotencyKey` is sent so a
+ * retry of the same call does not add it twice.
+ */
+export function useCreateTask() {
+  const client = useTasksClient();
+  const queryClient = useQueryClient();
+  return useMutation<TaskFieldsFragment, TasksApiError, CreateTaskInput>({
+    mutationFn: async (input) =>
+      (await client.execute(CreateTaskDocument, { input }, { idempotencyKey: randomKey() })).createTask,
+    onSuccess: (task) => {
+      const event: TaskEventFieldsFragment = {
+        cursor: "",
+        kind: "CREATED",
+        taskId: task.id,
+        version: task.version,
+        occurredAt: task.createdAt,
+        task,
+      };
+      applyToCache(queryClient, event);
+      queryClient.setQueryData(taskKeys.task(task.id), task);
+      if (task.labels.length > 0) void queryClient.invalidateQueries({ queryKey: taskKeys.labels() });
+    },
+  });
+}
+
+/** Deletes a task; it leaves the lists at once and comes back if the service refuses. */
+export function useDeleteTask() {
+  const client = useTasksClient();
+  const queryClient = useQueryClient();
+  return useMutation<string, TasksApiError, { id: string; expectedVersion?: number }, Snapshot>({
+    mutationFn: async (variables) => (await client.execute(DeleteTaskDocument, variables)).deleteTask.deletedTaskId,
+    onMutate: async ({ id }) => ({ lists: await changeLists(queryClient, (data) => removeTask(data, id)) }),
+    onError: (_error, _variables, snapshot) => restore(queryClient, snapshot),
+    onSuccess: (id) => {
+      queryClient.removeQueries({ queryKey: taskKeys.task(id) });
+      void queryClient.invalidateQueries({ queryKey: taskKeys.labels() });
+    },
+  });
+}
+
+type Label = LabelsQuery["labels"][number];
+
+function useLabelWrite<TVariables, TResult>(run: (client: TasksClient, variables: TVariables) => Promise<TResult>) {
+  const client = useTasksClient();
+  const queryClient = useQueryClient();
+  return useMutation<TResult, TasksApiError, TVariables>({
+    mutationFn: (variables) => run(client, variables),
+    // A rename or delete changes tasks too; their events reach the lists through the live hook.
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: taskKeys.labels() }),
+  });
+}
+
+export function useCreateLabel() {
+  return useLabelWrite<CreateLabelInput, Label>(
+    async (client, input) => (await client.execute(CreateLabelDocument, { input })).createLabel,
+  );
+}
+
+export function useUpdateLabel() {
+  return useLabelWrite<{ id: string; input: UpdateLabelInput }, Label>(
+    async (client, variables) => (await client.execute(UpdateLabelDocument, variables)).updateLabel,
+  );
+}
+
+export function useDeleteLabel() {
+  return useLabelWrite<{ id: string }, string>(
+    async (client, variables) => (await client.execute(DeleteLabelDocument, variables)).deleteLabel.deletedLabelId,
+  );
+}
+
+/** One change event, applied to every cached list and task; lists it cannot decide are refetched (once). */
+export function applyToCache(queryClient: QueryClient, event: TaskEventFieldsFragment) {
+  for (const query of queryClient.getQueryCache().findAll({ queryKey: taskKeys.lists() })) {
+    const data = query.state.data as InfiniteData<TasksQuery["tasks"], string | null> | undefined;
+    if (!data) continue;
+    const key = query.queryKey[2] as { filter: TaskFilter | null; orderBy: TaskOrder | null } | undefined;
+    const { data: next, refetch } = applyEvent(data, listKeyOf(key), event);
+    if (next !== data) queryClient.setQueryData(query.queryKey, next);
+    if (refetch)
+      void queryClient.invalidateQueries({ queryKey: query.queryKey, exact: true }, { cancelRefetch: false });
+  }
+  const taskKey = taskKeys.task(event.taskId);
+  if (event.kind === "DELETED") {
+    queryClient.setQueryData(taskKey, null);
+  } else if (event.task) {
+    const cached = queryClient.getQueryData<TaskQuery["task"]>(taskKey);
+    if (!cached || cached.version < event.version) queryClient.setQueryData(taskKey, event.task);
+  }
+}
+
+function listKeyOf(key: { filter: TaskFilter | null; orderBy: TaskOrder | null } | undefined): ListKey {
+  return { filter: key?.filter ?? undefined, orderBy: key?.orderBy ?? undefined };
+}
+
+export type LiveStatus = "connecting" | "live" | "reconnecting" | "off";
+
+/**
+ * Keeps the cached lists current: subscribes to `taskEvents` after `from`
+ * (a list's `changeCursor`) and applies each event to the cache. After a
+ * lost connection or an expired token it subscribes again from the last
+ * cursor it saw, so nothing is missed or applied twice; a cursor older than
+ * the log keeps (CURSOR_EXPIRED) refetches the lists and goes on from now.
+ */
+export function useLiveTasks({ from, enabled = true }: { from: string | undefined; enabled?: boolean }): {
+  status: LiveStatus;
+  lastCursor: string | undefined;
+} {
+  const client = useTasksClient();
+  const queryClient = useQueryClient();
+  const [status, setStatus] = useState<LiveStatus>("off");
+  const [lastCursor, setLastCursor] = useState<string | undefined>(undefined);
+  const cursor = useRef<string | undefined>(undefined);
+  // The first cursor known starts the stream; later lists' cursors are behind what it has seen.
+  if (cursor.current === undefined && from !== undefined) cursor.current = from;
+  const ready = enabled && cursor.current !== undefined;
+
+  useEffect(() => {
+    if (!ready) return;
+    let stop: (() => void) | undefined;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    let closed = false;
+    let failures = 0;
+    const start = () => {
+      if (closed) return;
+      setStatus(failures === 0 ? "connecting" : "reconnecting");
+      stop = client.subscribe(
+        TaskEventsDocument,
+        { after: cursor.current ?? null },
+        {
+          started: () => {
+            failures = 0;
+            setStatus("live");
+          },
+          next: ({ taskEvents }) => {
+            failures = 0;
+            setStatus("live");
+            cursor.current = taskEvents.cursor;
+            setLastCursor(taskEvents.cursor);
+            const relabelled = taskEvents.kind !== "UPDATED" || labelsChanged(queryClient, taskEvents);
+            applyToCache(queryClient, taskEvents);
+            if (relabelled) {
+              void queryClient.invalidateQueries({ queryKey: taskKeys.labels() }, { cancelRefetch: false });
+            }
+          },
+          error: (error) => {
+            if (error.code === "CURSOR_EXPIRED") {
+              cursor.current = undefined;
+              void queryClient.invalidateQueries({ queryKey: taskKeys.lists() });
+            }
+            again(error.code === "UNAUTHENTICATED" ? 0 : undefined);
+          },
+          complete: () => again(),
+        },
+      );
+    };
+    const again = (delay?: number) => {
+      stop = undefined;
+      if (closed) return;
+      failures += 1;
+      setStatus("reconnecting");
+      retry = setTimeout(start, delay ?? Math.min(30_000, 500 * 2 ** Math.min(failures, 6)));
+    };
+    // Seen when the stream starts from "now" (no cursor): say so while connecting.
+    setStatus("connecting");
+    start();
+    return () => {
+      closed = true;
+      clearTimeout(retry);
+      stop?.();
+      setStatus("off");
+    };
+  }, [client, queryClient, ready]);
+
+  return { status, lastCursor };
+}
+
+/** Whether an update changes a task's labels from what the cache shows (label counts change then). */
+function labelsChanged(queryClient: QueryClient, event: TaskEventFieldsFragment): boolean {
+  const names = (labels: readonly { name: string }[]) =>
+    labels
+      .map((label) => label.name)
+      .sort()
+      .join("\n");
+  const cached = cachedTask(queryClient, event.taskId);
+  if (!cached || !event.task) return true;
+  return names(cached.labels) !== names(event.task.labels);
+}
+
+/** A task as the cache shows it (its own query, or any list), if it does. */
+function cachedTask(queryClient: QueryClient, id: string): TaskFieldsFragment | undefined {
+  const own = queryClient.getQueryData<TaskQuery["task"]>(taskKeys.task(id));
+  if (own) return own;
+  for (const [, data] of queryClient.getQueriesData<TaskPages>({ queryKey: taskKeys.lists() })) {
+    for (const page of data?.pages ?? []) {
+      const edge = page.edges.find((candidate) => candidate.node.id === id);
+      if (edge) return edge.node;
+    }
+  }
+  return undefined;
+}
+
+function randomKey(): string {
+  return globalThis.crypto.randomUUID();
+}

@@ -1,0 +1,522 @@
+import { type FormEvent, useEffect, useId, useMemo, useRef, useState } from "react";
+import {
+  createTasksClient,
+  isVersionConflict,
+  type TaskFieldsFragment,
+  type TaskFilter,
+  type TaskPriority,
+} from "../client/index.js";
+import {
+  TasksApiProvider,
+  useCreateLabel,
+  useCreateTask,
+  useDeleteTask,
+  useLabels,
+  useLiveTasks,
+  useSetTaskCompleted,
+  useTaskList,
+  useUpdateTask,
+  useViewer,
+} from "../client/react.js";
+import { devSignIn, loadSession, type Session, saveSession } from "./session.js";
+
+const priorities: TaskPriority[] = ["NONE", "LOW", "MEDIUM", "HIGH", "URGENT"];
+
+export function App() {
+  const [session, setSession] = useState<Session | null>(loadSession);
+  const signIn = (next: Session | null) => {
+    saveSession(next);
+    setSession(next);
+  };
+  const client = useMemo(() => {
+    if (!session) return null;
+    let current = session;
+    return createTasksClient({
+      token: async ({ refresh }) => {
+        // A development session signs in again for the same user when its token runs out.
+        if (refresh && current.user) {
+          current = await devSignIn(current.user);
+          saveSession(current);
+        }
+        return current.token;
+      },
+    });
+  }, [session]);
+  useEffect(() => () => client?.dispose(), [client]);
+
+  if (!session || !client) return <SignIn onSignedIn={signIn} />;
+  return (
+    <TasksApiProvider client={client}>
+      <Tasks onSignOut={() => signIn(null)} />
+    </TasksApiProvider>
+  );
+}
+
+function SignIn({ onSignedIn }: { onSignedIn: (session: Session) => void }) {
+  const [user, setUser] = useState("");
+  const [token, setToken] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      onSignedIn(await devSignIn(user.trim()));
+    } catch (failure) {
+      setError(failure instanceof Error ? failure.message : String(failure));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <main className="sign-in">
+      <h1>tasks-api</h1>
+      <form onSubmit={submit} aria-describedby="sign-in-help">
+        <p id="sign-in-help">Development sign-in: any user name works while the server uses its local secret.</p>
+        <label htmlFor="user">User name</label>
+        <input id="user" value={user} onChange={(e) => setUser(e.target.value)} required autoComplete="username" />
+        <button type="submit" disabled={busy || user.trim() === ""}>
+          Sign in
+        </button>
+      </form>
+      <form
+        onSubmit={(event) => {
+          event.preventDefault();
+          onSignedIn({ token: token.trim() });
+        }}
+      >
+        <label htmlFor="token">Or a bearer token from your auth service</label>
+        <textarea id="token" value={token} onChange={(e) => setToken(e.target.value)} rows={3} />
+        <button type="submit" disabled={token.trim() === ""}>
+          Use token
+        </button>
+      </form>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+    </main>
+  );
+}
+
+type DueFilter = "any" | "overdue" | "today" | "has" | "none";
+
+function filterOf(state: {
+  status: "ALL" | "OPEN" | "COMPLETED";
+  due: DueFilter;
+  priority: TaskPriority | "any";
+  label: string;
+  search: string;
+}): TaskFilter {
+  const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return {
+    status: state.status,
+    timeZone,
+    ...(state.due === "overdue" ? { overdue: true } : {}),
+    ...(state.due === "today" ? { dueOn: today() } : {}),
+    ...(state.due === "has" ? { hasDueDate: true } : {}),
+    ...(state.due === "none" ? { hasDueDate: false } : {}),
+    ...(state.priority !== "any" ? { priorities: [state.priority] } : {}),
+    ...(state.label !== "" ? { labels: { anyOf: [state.label] } } : {}),
+    ...(state.search.trim() !== "" ? { search: state.search.trim() } : {}),
+  };
+}
+
+function today(): string {
+  const now = new Date();
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+}
+
+function Tasks({ onSignOut }: { onSignOut: () => void }) {
+  const viewer = useViewer();
+  const [status, setStatus] = useState<"ALL" | "OPEN" | "COMPLETED">("ALL");
+  const [due, setDue] = useState<DueFilter>("any");
+  const [priority, setPriority] = useState<TaskPriority | "any">("any");
+  const [label, setLabel] = useState("");
+  const [searchInput, setSearchInput] = useState("");
+  const [search, setSearch] = useState("");
+  useEffect(() => {
+    const timer = setTimeout(() => setSearch(searchInput), 250);
+    return () => clearTimeout(timer);
+  }, [searchInput]);
+  const filter = filterOf({ status, due, priority, label, search });
+  const list = useTaskList({ filter, pageSize: 50 });
+  const live = useLiveTasks({ from: list.changeCursor });
+  const labels = useLabels();
+
+  return (
+    <div className="app">
+      <header>
+        <h1>Tasks</h1>
+        <p className="who">
+          {viewer.data ? `Signed in as ${viewer.data.viewer.name ?? viewer.data.viewer.id}` : "Signing in…"}
+          <span className={`live live-${live.status}`} role="status" aria-label={`Live updates: ${live.status}`}>
+            {live.status === "live" ? "● live" : `○ ${live.status}`}
+          </span>
+          <button type="button" onClick={onSignOut}>
+            Sign out
+          </button>
+        </p>
+      </header>
+
+      <NewTask />
+
+      <section aria-label="Filters" className="filters">
+        <Select label="Status" value={status} onChange={(v) => setStatus(v as typeof status)}>
+          <option value="ALL">All</option>
+          <option value="OPEN">Open</option>
+          <option value="COMPLETED">Done</option>
+        </Select>
+        <Select label="Due" value={due} onChange={(v) => setDue(v as DueFilter)}>
+          <option value="any">Any time</option>
+          <option value="overdue">Overdue</option>
+          <option value="today">Due today</option>
+          <option value="has">With a due date</option>
+          <option value="none">Without a due date</option>
+        </Select>
+        <Select label="Priority" value={priority} onChange={(v) => setPriority(v as TaskPriority | "any")}>
+          <option value="any">Any priority</option>
+          {priorities.map((p) => (
+            <option key={p} value={p}>
+              {p.toLowerCase()}
+            </option>
+          ))}
+        </Select>
+        <Select label="Label" value={label} onChange={setLabel}>
+          <option value="">Any label</option>
+          {(labels.data ?? []).map((l) => (
+            <option key={l.id} value={l.name}>
+              {l.name} ({l.taskCount})
+            </option>
+          ))}
+        </Select>
+        <label className="search">
+          Search
+          <input type="search" value={searchInput} onChange={(e) => setSearchInput(e.target.value)} />
+        </label>
+      </section>
+
+      <section aria-label="Tasks" aria-busy={list.isFetching}>
+        {list.isPending ? (
+          <p className="state">Loading tasks…</p>
+        ) : list.isError ? (
+          <p role="alert" className="error">
+            Could not load tasks: {list.error.message}{" "}
+            <button type="button" onClick={() => void list.refetch()}>
+              Try again
+            </button>
+          </p>
+        ) : list.tasks.length === 0 ? (
+          <p className="state">No tasks here yet.</p>
+        ) : (
+          <>
+            <p className="count">{list.totalCount === 1 ? "1 task" : `${list.totalCount} tasks`}</p>
+            <ul className="tasks">
+              {list.tasks.map((task) => (
+                <TaskItem key={task.id} task={task} />
+              ))}
+            </ul>
+            {list.hasNextPage && (
+              <button type="button" onClick={() => void list.fetchNextPage()} disabled={list.isFetchingNextPage}>
+                {list.isFetchingNextPage ? "Loading…" : "Show more"}
+              </button>
+            )}
+          </>
+        )}
+      </section>
+
+      <Labels />
+    </div>
+  );
+}
+
+function Select({
+  label,
+  value,
+  onChange,
+  children,
+}: {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  children: React.ReactNode;
+}) {
+  const id = useId();
+  return (
+    <span className="field">
+      <label htmlFor={id}>{label}</label>
+      <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
+        {children}
+      </select>
+    </span>
+  );
+}
+
+/** "a, b" -> ["a", "b"] */
+function namesOf(text: string): string[] {
+  return text
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean);
+}
+
+function NewTask() {
+  const create = useCreateTask();
+  const [title, setTitle] = useState("");
+  const [description, setDescription] = useState("");
+  const [dueDate, setDueDate] = useState("");
+  const [priority, setPriority] = useState<TaskPriority>("NONE");
+  const [labels, setLabels] = useState("");
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    create.mutate(
+      {
+        title,
+        ...(description.trim() ? { description } : {}),
+        ...(dueDate ? { due: { date: dueDate } } : {}),
+        priority,
+        labels: namesOf(labels),
+      },
+      {
+        onSuccess: () => {
+          setTitle("");
+          setDescription("");
+          setDueDate("");
+          setPriority("NONE");
+          setLabels("");
+        },
+      },
+    );
+  };
+  return (
+    <form className="new-task" onSubmit={submit} aria-label="New task">
+      <Field label="Title">
+        {(id) => <input id={id} value={title} onChange={(e) => setTitle(e.target.value)} required maxLength={200} />}
+      </Field>
+      <Field label="Description">
+        {(id) => (
+          <input id={id} value={description} onChange={(e) => setDescription(e.target.value)} maxLength={1000} />
+        )}
+      </Field>
+      <Field label="Due date">
+        {(id) => <input id={id} type="date" value={dueDate} onChange={(e) => setDueDate(e.target.value)} />}
+      </Field>
+      <Field label="Priority">
+        {(id) => (
+          <select id={id} value={priority} onChange={(e) => setPriority(e.target.value as TaskPriority)}>
+            {priorities.map((p) => (
+              <option key={p} value={p}>
+                {p.toLowerCase()}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <Field label="Labels (comma-separated)">
+        {(id) => <input id={id} value={labels} onChange={(e) => setLabels(e.target.value)} />}
+      </Field>
+      <button type="submit" disabled={create.isPending || title.trim() === ""}>
+        Add task
+      </button>
+      {create.isError && (
+        <p role="alert" className="error">
+          {create.error.message}
+        </p>
+      )}
+    </form>
+  );
+}
+
+function Field({ label, children }: { label: string; children: (id: string) => React.ReactNode }) {
+  const id = useId();
+  return (
+    <span className="field">
+      <label htmlFor={id}>{label}</label>
+      {children(id)}
+    </span>
+  );
+}
+
+function dueText(task: TaskFieldsFragment): string | null {
+  if (task.dueDate) return `due ${task.dueDate}`;
+  if (task.dueAt) return `due ${new Date(task.dueAt).toLocaleString()}`;
+  return null;
+}
+
+function TaskItem({ task }: { task: TaskFieldsFragment }) {
+  const complete = useSetTaskCompleted();
+  const remove = useDeleteTask();
+  const [editing, setEditing] = useState(false);
+  const error = complete.error ?? remove.error;
+  const due = dueText(task);
+  return (
+    <li className={task.isCompleted ? "task done" : "task"} data-task-id={task.id}>
+      {editing ? (
+        <EditTask task={task} onDone={() => setEditing(false)} />
+      ) : (
+        <>
+          <input
+            type="checkbox"
+            checked={task.isCompleted}
+            aria-label={`Done: ${task.title}`}
+            onChange={(e) =>
+              complete.mutate({ id: task.id, completed: e.target.checked, expectedVersion: task.version })
+            }
+          />
+          <div className="body">
+            <span className="title">{task.title}</span>
+            {task.description && <span className="description">{task.description}</span>}
+            <span className="meta">
+              {task.priority !== "NONE" && (
+                <span className={`priority priority-${task.priority}`}>{task.priority.toLowerCase()}</span>
+              )}
+              {due && <span className="due">{due}</span>}
+              {task.labels.map((label) => (
+                <span key={label.id} className="label" style={label.color ? { borderColor: label.color } : undefined}>
+                  {label.name}
+                </span>
+              ))}
+            </span>
+          </div>
+          <button type="button" onClick={() => setEditing(true)} aria-label={`Edit ${task.title}`}>
+            Edit
+          </button>
+          <button
+            type="button"
+            onClick={() => remove.mutate({ id: task.id, expectedVersion: task.version })}
+            aria-label={`Delete ${task.title}`}
+          >
+            Delete
+          </button>
+        </>
+      )}
+      {error && (
+        <p role="alert" className="error">
+          {isVersionConflict(error)
+            ? "This task was changed elsewhere; it now shows the latest version."
+            : error.message}
+        </p>
+      )}
+    </li>
+  );
+}
+
+function EditTask({ task, onDone }: { task: TaskFieldsFragment; onDone: () => void }) {
+  const update = useUpdateTask();
+  // The version this edit started from: saving refuses (CONFLICT) if the task changed meanwhile.
+  const [version] = useState(task.version);
+  const [title, setTitle] = useState(task.title);
+  const [description, setDescription] = useState(task.description ?? "");
+  const [dueDate, setDueDate] = useState(task.dueDate ?? "");
+  const [priority, setPriority] = useState<TaskPriority>(task.priority);
+  const [labels, setLabels] = useState(task.labels.map((label) => label.name).join(", "));
+  // The Edit button that had focus is gone: keyboard focus moves to the form it opened.
+  const titleInput = useRef<HTMLInputElement>(null);
+  useEffect(() => titleInput.current?.focus(), []);
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    update.mutate(
+      {
+        id: task.id,
+        input: {
+          title,
+          description: description.trim() ? description : null,
+          ...(dueDate ? { due: { date: dueDate } } : task.dueAt || task.dueDate ? { due: null } : {}),
+          priority,
+          labels: namesOf(labels),
+          expectedVersion: version,
+        },
+      },
+      { onSuccess: onDone },
+    );
+  };
+  return (
+    <form className="edit-task" onSubmit={submit} aria-label={`Edit ${task.title}`}>
+      <Field label="Title">
+        {(id) => <input id={id} ref={titleInput} value={title} onChange={(e) => setTitle(e.target.value)} required />}
+      </Field>
+      <Field label="Description">
+        {(id) => <input id={id} value={description} onChange={(e) => setDescription(e.target.value)} />}
+      </Field>
+      <Field label="Due date">
+        {(id) => <input id={id} type="date" value={dueDate} onChange={(e) => setDueDate(e.target.value)} />}
+      </Field>
+      <Field label="Priority">
+        {(id) => (
+          <select id={id} value={priority} onChange={(e) => setPriority(e.target.value as TaskPriority)}>
+            {priorities.map((p) => (
+              <option key={p} value={p}>
+                {p.toLowerCase()}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <Field label="Labels (comma-separated)">
+        {(id) => <input id={id} value={labels} onChange={(e) => setLabels(e.target.value)} />}
+      </Field>
+      <button type="submit" disabled={update.isPending}>
+        Save
+      </button>
+      <button type="button" onClick={onDone}>
+        Cancel
+      </button>
+      {update.isError && (
+        <p role="alert" className="error">
+          {isVersionConflict(update.error)
+            ? "Someone changed this task while you were editing it. Cancel to see their version, then edit again."
+            : update.error.message}
+        </p>
+      )}
+    </form>
+  );
+}
+
+function Labels() {
+  const labels = useLabels();
+  const create = useCreateLabel();
+  const [name, setName] = useState("");
+  return (
+    <section aria-label="Labels" className="labels">
+      <h2>Labels</h2>
+      {labels.isPending ? (
+        <p className="state">Loading labels…</p>
+      ) : labels.isError ? (
+        <p role="alert" className="error">
+          Could not load labels: {labels.error.message}
+        </p>
+      ) : labels.data.length === 0 ? (
+        <p className="state">No labels yet.</p>
+      ) : (
+        <ul>
+          {labels.data.map((label) => (
+            <li key={label.id}>
+              {label.name} <span className="count">({label.taskCount})</span>
+            </li>
+          ))}
+        </ul>
+      )}
+      <form
+        onSubmit={(event) => {
+          event.preventDefault();
+          create.mutate({ name: name.trim() }, { onSuccess: () => setName("") });
+        }}
+      >
+        <Field label="New label">
+          {(id) => <input id={id} value={name} onChange={(e) => setName(e.target.value)} />}
+        </Field>
+        <button type="submit" disabled={name.trim() === "" || create.isPending}>
+          Add label
+        </button>
+        {create.isError && (
+          <p role="alert" className="error">
+            {create.error.message}
+          </p>
+        )}
+      </form>
+    </section>
+  );
+}
