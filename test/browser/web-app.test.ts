@@ -18,7 +18,11 @@ import { serviceAvailable } from "../helpers/services.js";
  */
 
 const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const available = serviceAvailable("Chromium", existsSync(executablePath), `${executablePath} (apt-get install chromium)`);
+const available = serviceAvailable(
+  "Chromium",
+  existsSync(executablePath),
+  `${executablePath} (apt-get install chromium)`,
+);
 const shots = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../test-results/screenshots");
 
 let server: RunningServer;
