@@ -140,3 +140,25 @@ export function removeTask(data: TaskPages, id: string): TaskPages {
   const at = locate(data, id);
   return at ? without(data, at) : data;
 }
+
+/**
+ * Rolls one task back to how `before` showed it (a refused optimistic
+ * write), leaving everything else as it is now: events that arrived
+ * meanwhile stay applied, and a newer version of the task itself wins.
+ */
+export function restoreTask(now: TaskPages, before: TaskPages, id: string): TaskPages {
+  const was = locate(before, id);
+  const old = was ? before.pages[was.page]?.edges[was.index]?.node : undefined;
+  const is = locate(now, id);
+  if (!was || !old) return now;
+  if (is) {
+    const current = now.pages[is.page]?.edges[is.index]?.node;
+    return current && current.version <= old.version ? replaced(now, is, old) : now;
+  }
+  return mapPages(now, (page, index) => {
+    if (index !== was.page) return { ...page, totalCount: page.totalCount + 1 };
+    const edges = [...page.edges];
+    edges.splice(Math.min(was.index, edges.length), 0, { cursor: "", node: old });
+    return { ...page, totalCount: page.totalCount + 1, edges };
+  });
+}

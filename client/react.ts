@@ -22,7 +22,7 @@ import {
   useQueryClient,
 } from "@tanstack/react-query";
 import { createContext, createElement, type ReactNode, useContext, useEffect, useRef, useState } from "react";
-import { applyEvent, type ListKey, patchTask, removeTask, type TaskPages } from "./cache.js";
+import { applyEvent, type ListKey, patchTask, removeTask, restoreTask, type TaskPages } from "./cache.js";
 import {
   CreateLabelDocument,
   type CreateLabelInput,
@@ -47,6 +47,7 @@ import {
   UpdateTaskDocument,
   type UpdateTaskInput,
   ViewerDocument,
+  type ViewerQuery,
 } from "./gql/graphql.js";
 import type { TasksApiError, TasksClient } from "./index.js";
 
@@ -77,7 +78,10 @@ export const taskKeys = {
 
 export function useViewer() {
   const client = useTasksClient();
-  return useQuery({ queryKey: taskKeys.viewer(), queryFn: () => client.execute(ViewerDocument, {}) });
+  return useQuery<ViewerQuery, TasksApiError>({
+    queryKey: taskKeys.viewer(),
+    queryFn: () => client.execute(ViewerDocument, {}),
+  });
 }
 
 export interface TaskListOptions {
@@ -94,7 +98,13 @@ export interface TaskListOptions {
  */
 export function useTaskList({ filter, orderBy, pageSize = 20 }: TaskListOptions = {}) {
   const client = useTasksClient();
-  const query = useInfiniteQuery({
+  const query = useInfiniteQuery<
+    TasksQuery["tasks"],
+    TasksApiError,
+    InfiniteData<TasksQuery["tasks"], string | null>,
+    ReturnType<typeof taskKeys.list>,
+    string | null
+  >({
     queryKey: taskKeys.list({ filter, orderBy }),
     queryFn: async ({ pageParam, signal }) =>
       (
@@ -118,7 +128,7 @@ export function useTaskList({ filter, orderBy, pageSize = 20 }: TaskListOptions 
 
 export function useTask(id: string | undefined) {
   const client = useTasksClient();
-  return useQuery({
+  return useQuery<TaskQuery["task"], TasksApiError>({
     queryKey: taskKeys.task(id ?? ""),
     queryFn: async ({ signal }) => (await client.execute(TaskDocument, { id: id ?? "" }, { signal })).task,
     enabled: id !== undefined,
@@ -127,7 +137,7 @@ export function useTask(id: string | undefined) {
 
 export function useLabels() {
   const client = useTasksClient();
-  return useQuery({
+  return useQuery<LabelsQuery["labels"], TasksApiError>({
     queryKey: taskKeys.labels(),
     queryFn: async ({ signal }) => (await client.execute(LabelsDocument, {}, { signal })).labels,
   });
@@ -147,9 +157,17 @@ async function changeLists(queryClient: QueryClient, change: (data: TaskPages) =
   return before;
 }
 
-function restore(queryClient: QueryClient, snapshot: Snapshot | undefined) {
-  for (const [key, data] of snapshot?.lists ?? []) queryClient.setQueryData(key, data);
-  if (snapshot?.task) queryClient.setQueryData(snapshot.task[0], snapshot.task[1]);
+/** Undoes a refused optimistic write to task `id`, keeping whatever else changed meanwhile (see restoreTask). */
+function restore(queryClient: QueryClient, id: string, snapshot: Snapshot | undefined) {
+  for (const [key, before] of snapshot?.lists ?? []) {
+    const now = queryClient.getQueryData<TaskPages>(key);
+    if (now && before) queryClient.setQueryData<TaskPages>(key, restoreTask(now, before, id));
+  }
+  if (snapshot?.task) {
+    const [key, before] = snapshot.task;
+    const now = queryClient.getQueryData<TaskQuery["task"]>(key);
+    if (before && (!now || now.version <= before.version)) queryClient.setQueryData(key, before);
+  }
 }
 
 /** The service's answer for a task, everywhere the cache shows that task. */
@@ -182,7 +200,7 @@ function useTaskWrite<TVariables extends { id: string }>(
       if (task) queryClient.setQueryData(key, optimistic(task, variables));
       return { lists, task: [key, task] };
     },
-    onError: (_error, _variables, snapshot) => restore(queryClient, snapshot),
+    onError: (_error, variables, snapshot) => restore(queryClient, variables.id, snapshot),
     onSuccess: (task) => storeTask(queryClient, task),
   });
 }
@@ -218,36 +236,68 @@ export function useSetTaskCompleted() {
   );
 }
 
+/** Whether a task (or label) is an optimistic placeholder the service has not confirmed yet: not to be acted on. */
+export function isPending(item: { id: string }): boolean {
+  return item.id.startsWith("pending:");
+}
+
 /** A label the service has not made yet, as an optimistic update shows it. */
 function pending(name: string): TaskFieldsFragment["labels"][number] {
   return { id: `pending:${name}`, name, color: null };
 }
 
 /**
- * Adds a task. It appears in the lists when the service has made it (lists
- * are ordered and filtered by the service); `idempotencyKey` is sent so a
- * retry of the same call does not add it twice.
+ * Adds a task. It shows at once, as a pending task (id "pending:…"), at the
+ * top of the newest-first lists it belongs in; the service's answer takes
+ * its place (other lists are refetched), and an error takes it away again.
+ * An Idempotency-Key is sent, so a retry of the same call never adds it twice.
  */
 export function useCreateTask() {
   const client = useTasksClient();
   const queryClient = useQueryClient();
-  return useMutation<TaskFieldsFragment, TasksApiError, CreateTaskInput>({
+  return useMutation<TaskFieldsFragment, TasksApiError, CreateTaskInput, { pendingId: string }>({
     mutationFn: async (input) =>
       (await client.execute(CreateTaskDocument, { input }, { idempotencyKey: randomKey() })).createTask,
-    onSuccess: (task) => {
-      const event: TaskEventFieldsFragment = {
-        cursor: "",
-        kind: "CREATED",
-        taskId: task.id,
-        version: task.version,
-        occurredAt: task.createdAt,
-        task,
+    onMutate: async (input) => {
+      const pendingId = `pending:${randomKey()}`;
+      const now = new Date().toISOString();
+      const task: TaskFieldsFragment = {
+        id: pendingId,
+        title: input.title.trim(),
+        description: input.description ?? null,
+        isCompleted: false,
+        completedAt: null,
+        createdAt: now,
+        updatedAt: now,
+        version: 0,
+        dueDate: input.due?.date ?? null,
+        dueAt: input.due?.at ?? null,
+        priority: input.priority ?? "NONE",
+        labels: (input.labels ?? []).map(pending),
       };
-      applyToCache(queryClient, event);
+      await queryClient.cancelQueries({ queryKey: taskKeys.lists() });
+      applyToCache(queryClient, createdEvent(task), { guess: true });
+      return { pendingId };
+    },
+    onError: (_error, _input, snapshot) => dropPending(queryClient, snapshot?.pendingId),
+    onSuccess: (task, _input, snapshot) => {
+      dropPending(queryClient, snapshot?.pendingId);
+      applyToCache(queryClient, createdEvent(task));
       queryClient.setQueryData(taskKeys.task(task.id), task);
       if (task.labels.length > 0) void queryClient.invalidateQueries({ queryKey: taskKeys.labels() });
     },
   });
+}
+
+function dropPending(queryClient: QueryClient, pendingId: string | undefined) {
+  if (pendingId === undefined) return;
+  for (const [key, data] of queryClient.getQueriesData<TaskPages>({ queryKey: taskKeys.lists() })) {
+    if (data) queryClient.setQueryData<TaskPages>(key, removeTask(data, pendingId));
+  }
+}
+
+function createdEvent(task: TaskFieldsFragment): TaskEventFieldsFragment {
+  return { cursor: "", kind: "CREATED", taskId: task.id, version: task.version, occurredAt: task.createdAt, task };
 }
 
 /** Deletes a task; it leaves the lists at once and comes back if the service refuses. */
@@ -257,7 +307,7 @@ export function useDeleteTask() {
   return useMutation<string, TasksApiError, { id: string; expectedVersion?: number }, Snapshot>({
     mutationFn: async (variables) => (await client.execute(DeleteTaskDocument, variables)).deleteTask.deletedTaskId,
     onMutate: async ({ id }) => ({ lists: await changeLists(queryClient, (data) => removeTask(data, id)) }),
-    onError: (_error, _variables, snapshot) => restore(queryClient, snapshot),
+    onError: (_error, variables, snapshot) => restore(queryClient, variables.id, snapshot),
     onSuccess: (id) => {
       queryClient.removeQueries({ queryKey: taskKeys.task(id) });
       void queryClient.invalidateQueries({ queryKey: taskKeys.labels() });
@@ -295,8 +345,16 @@ export function useDeleteLabel() {
   );
 }
 
-/** One change event, applied to every cached list and task; lists it cannot decide are refetched (once). */
-export function applyToCache(queryClient: QueryClient, event: TaskEventFieldsFragment) {
+/**
+ * One change event, applied to every cached list and task; lists it cannot
+ * decide are refetched (once). A `guess` (an optimistic create) goes only
+ * where it certainly belongs, and refetches nothing.
+ */
+export function applyToCache(
+  queryClient: QueryClient,
+  event: TaskEventFieldsFragment,
+  { guess = false }: { guess?: boolean } = {},
+) {
   for (const query of queryClient.getQueryCache().findAll({ queryKey: taskKeys.lists() })) {
     const data = query.state.data as InfiniteData<TasksQuery["tasks"], string | null> | undefined;
     if (!data) continue;
@@ -307,6 +365,7 @@ export function applyToCache(queryClient: QueryClient, event: TaskEventFieldsFra
       void queryClient.invalidateQueries({ queryKey: query.queryKey, exact: true }, { cancelRefetch: false });
   }
   const taskKey = taskKeys.task(event.taskId);
+  if (guess) return;
   if (event.kind === "DELETED") {
     queryClient.setQueryData(taskKey, null);
   } else if (event.task) {

@@ -7,6 +7,7 @@ import {
   type TaskPriority,
 } from "../client/index.js";
 import {
+  isPending,
   TasksApiProvider,
   useCreateLabel,
   useCreateTask,
@@ -147,6 +148,19 @@ function Tasks({ onSignOut }: { onSignOut: () => void }) {
   const live = useLiveTasks({ from: list.changeCursor });
   const labels = useLabels();
 
+  if (viewer.error?.code === "UNAUTHENTICATED") {
+    return (
+      <main className="sign-in">
+        <p role="alert" className="error">
+          Your session has ended: {viewer.error.message}
+        </p>
+        <button type="button" onClick={onSignOut}>
+          Sign in again
+        </button>
+      </main>
+    );
+  }
+
   return (
     <div className="app">
       <header>
@@ -270,23 +284,38 @@ function NewTask() {
   const [dueDate, setDueDate] = useState("");
   const [priority, setPriority] = useState<TaskPriority>("NONE");
   const [labels, setLabels] = useState("");
+  const titleNow = useRef(title);
+  titleNow.current = title;
+  const fill = (values: {
+    title: string;
+    description: string;
+    dueDate: string;
+    priority: TaskPriority;
+    labels: string;
+  }) => {
+    setTitle(values.title);
+    setDescription(values.description);
+    setDueDate(values.dueDate);
+    setPriority(values.priority);
+    setLabels(values.labels);
+  };
   const submit = (event: FormEvent) => {
     event.preventDefault();
+    const typed = { title, description, dueDate, priority, labels };
+    // The task shows at once (pending): the form is free for the next one straight away.
+    fill({ title: "", description: "", dueDate: "", priority: "NONE", labels: "" });
     create.mutate(
       {
-        title,
-        ...(description.trim() ? { description } : {}),
-        ...(dueDate ? { due: { date: dueDate } } : {}),
-        priority,
-        labels: namesOf(labels),
+        title: typed.title,
+        ...(typed.description.trim() ? { description: typed.description } : {}),
+        ...(typed.dueDate ? { due: { date: typed.dueDate } } : {}),
+        priority: typed.priority,
+        labels: namesOf(typed.labels),
       },
+      // Refused: what was typed comes back to be corrected, unless a next task is being typed.
       {
-        onSuccess: () => {
-          setTitle("");
-          setDescription("");
-          setDueDate("");
-          setPriority("NONE");
-          setLabels("");
+        onError: () => {
+          if (titleNow.current === "") fill(typed);
         },
       },
     );
@@ -352,8 +381,10 @@ function TaskItem({ task }: { task: TaskFieldsFragment }) {
   const [editing, setEditing] = useState(false);
   const error = complete.error ?? remove.error;
   const due = dueText(task);
+  // Shown at once when added; it can be changed once the service has it.
+  const saving = isPending(task);
   return (
-    <li className={task.isCompleted ? "task done" : "task"} data-task-id={task.id}>
+    <li className={task.isCompleted ? "task done" : "task"} data-task-id={task.id} aria-busy={saving}>
       {editing ? (
         <EditTask task={task} onDone={() => setEditing(false)} />
       ) : (
@@ -361,6 +392,7 @@ function TaskItem({ task }: { task: TaskFieldsFragment }) {
           <input
             type="checkbox"
             checked={task.isCompleted}
+            disabled={saving}
             aria-label={`Done: ${task.title}`}
             onChange={(e) =>
               complete.mutate({ id: task.id, completed: e.target.checked, expectedVersion: task.version })
@@ -381,11 +413,12 @@ function TaskItem({ task }: { task: TaskFieldsFragment }) {
               ))}
             </span>
           </div>
-          <button type="button" onClick={() => setEditing(true)} aria-label={`Edit ${task.title}`}>
+          <button type="button" onClick={() => setEditing(true)} aria-label={`Edit ${task.title}`} disabled={saving}>
             Edit
           </button>
           <button
             type="button"
+            disabled={saving}
             onClick={() => remove.mutate({ id: task.id, expectedVersion: task.version })}
             aria-label={`Delete ${task.title}`}
           >

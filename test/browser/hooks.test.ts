@@ -16,6 +16,7 @@ import {
   type TokenProvider,
 } from "../../client/index.js";
 import {
+  isPending,
   TasksApiProvider,
   useCreateTask,
   useDeleteTask,
@@ -141,6 +142,31 @@ describe("tasks-api/react against a real server", () => {
     // Operations travel by their documentId (the manifest's), not as text.
     expect(h.sent.every((id) => id.startsWith("sha256:"))).toBe(true);
     await waitFor(() => expect(result.current.labels.data?.map((label) => label.name)).toEqual(["errands"]));
+  });
+
+  it("shows a new task at once as pending, swaps in the service's, and takes it away when refused", async () => {
+    const h = await harness("optimistic-create");
+    const { result } = renderHook(() => ({ list: useTaskList(), create: useCreateTask() }), { wrapper: h.wrapper });
+    await waitFor(() => expect(result.current.list.isSuccess).toBe(true));
+    let release = () => {};
+    h.hold.until = new Promise((resolve) => {
+      release = resolve;
+    });
+    const made = result.current.create.mutateAsync({ title: "Soon", labels: ["x"] });
+    await waitFor(() => expect(result.current.list.tasks.map((task) => task.title)).toEqual(["Soon"]));
+    expect(isPending(result.current.list.tasks[0] ?? { id: "" })).toBe(true);
+    delete h.hold.until;
+    release();
+    const task = await made;
+    await waitFor(() => expect(result.current.list.tasks.map((t) => t.id)).toEqual([task.id]));
+    expect(result.current.list.totalCount).toBe(1);
+
+    const refused = await result.current.create
+      .mutateAsync({ title: "y".repeat(201) })
+      .then(() => undefined, (error: unknown) => error);
+    expect(refused).toMatchObject({ code: "BAD_USER_INPUT", details: [{ field: "input.title" }] });
+    await waitFor(() => expect(result.current.list.tasks.map((t) => t.id)).toEqual([task.id]));
+    expect(result.current.list.totalCount).toBe(1);
   });
 
   it("updates optimistically, and rolls back with a typed CONFLICT when the version moved on", async () => {
