@@ -161,9 +161,10 @@ describe("tasks-api/react against a real server", () => {
     await waitFor(() => expect(result.current.list.tasks.map((t) => t.id)).toEqual([task.id]));
     expect(result.current.list.totalCount).toBe(1);
 
-    const refused = await result.current.create
-      .mutateAsync({ title: "y".repeat(201) })
-      .then(() => undefined, (error: unknown) => error);
+    const refused = await result.current.create.mutateAsync({ title: "y".repeat(201) }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     expect(refused).toMatchObject({ code: "BAD_USER_INPUT", details: [{ field: "input.title" }] });
     await waitFor(() => expect(result.current.list.tasks.map((t) => t.id)).toEqual([task.id]));
     expect(result.current.list.totalCount).toBe(1);
