@@ -70,8 +70,10 @@ export function applyEvent(
   const current = located ? data.pages[located.page]?.edges[located.index]?.node : undefined;
   if (current && current.version >= event.version && event.kind !== "DELETED") return { data, refetch: false };
 
+  // Pages not loaded yet may hold the task: then only the service knows what the count is now.
+  const partial = data.pages.at(-1)?.pageInfo.hasNextPage === true;
   if (event.kind === "DELETED" || event.task === null) {
-    return located ? { data: without(data, located), refetch: false } : { data, refetch: false };
+    return located ? { data: without(data, located), refetch: false } : { data, refetch: partial };
   }
   const task = event.task;
   const belongs = matches(task, key.filter);
@@ -79,7 +81,7 @@ export function applyEvent(
     // Show the new values where the task already is; the service decides membership.
     return { data: located ? replaced(data, located, task) : data, refetch: true };
   }
-  if (!belongs) return located ? { data: without(data, located), refetch: false } : { data, refetch: false };
+  if (!belongs) return located ? { data: without(data, located), refetch: false } : { data, refetch: partial };
   if (located) return { data: replaced(data, located, task), refetch: !orderIsStable(key.orderBy) };
   // A task the list does not show yet: newest first puts a new one on top; elsewhere the service places it.
   const newestFirst = orderIsStable(key.orderBy) && (key.orderBy?.direction ?? "DESC") === "DESC";

@@ -153,6 +153,24 @@ export function createTasksClient(options: TasksClientOptions): TasksClient {
     return { payload, status: response.status };
   }
 
+  /** One refresh at a time: requests refused together share the new token. */
+  let refreshing: Promise<string | null> | undefined;
+  async function tokenFor(refresh: boolean): Promise<string | null> {
+    const ask = async () => {
+      try {
+        return await options.token({ refresh });
+      } catch (error) {
+        const reason = error instanceof Error ? `: ${error.message}` : "";
+        throw new TasksApiError(`The token provider failed${reason}`, "UNAUTHENTICATED");
+      }
+    };
+    if (!refresh) return ask();
+    refreshing ??= ask().finally(() => {
+      refreshing = undefined;
+    });
+    return refreshing;
+  }
+
   async function execute<TResult, TVariables>(
     document: TypedDocumentString<TResult, TVariables>,
     variables: TVariables,
@@ -164,7 +182,7 @@ export function createTasksClient(options: TasksClientOptions): TasksClient {
       ...(withText || id === undefined ? { query: document.toString() } : { documentId: id }),
       variables,
     });
-    let token = await options.token({ refresh: false });
+    let token = await tokenFor(false);
     let attempt = await post(body(!byId), token, execute);
     let code = attempt.payload.errors?.[0]?.extensions?.code;
     if (code === "PERSISTED_DOCUMENT_NOT_FOUND" && id !== undefined) {
@@ -173,7 +191,7 @@ export function createTasksClient(options: TasksClientOptions): TasksClient {
       code = attempt.payload.errors?.[0]?.extensions?.code;
     }
     if (code === "UNAUTHENTICATED") {
-      const fresh = await options.token({ refresh: true });
+      const fresh = await tokenFor(true);
       if (fresh && fresh !== token) {
         token = fresh;
         attempt = await post(body(!byId || (id !== undefined && unknownIds.has(id))), token, execute);
@@ -190,34 +208,41 @@ export function createTasksClient(options: TasksClientOptions): TasksClient {
   let ws: WsClient | undefined;
   let connected = false;
   const waitingForConnection = new Set<() => void>();
-  /** Set when a stream ended UNAUTHENTICATED: the next connection asks for a new token. */
+  /** Set when the service refused the socket's token (a stream ended UNAUTHENTICATED, or close code 4403). */
   let refreshNext = false;
   function socket(): WsClient {
     if (ws) return ws;
     const wsUrl = endpoint.replace(/^http/, "ws");
-    ws = createWsClient({
+    const client = createWsClient({
       url: wsUrl,
       lazy: true,
-      // Reconnect after a dropped connection (a deploy, a flaky network); the
-      // live hook resubscribes from its last cursor, so nothing is missed.
-      retryAttempts: 8,
-      shouldRetry: () => true,
+      // No reconnecting in here: graphql-ws would resend each subscription with
+      // the cursor it started from. The caller resubscribes from its last cursor
+      // (useLiveTasks does), which reopens the socket.
+      retryAttempts: 0,
       ...(options.webSocket ? { webSocketImpl: options.webSocket } : {}),
       connectionParams: async () => {
-        const token = await options.token({ refresh: refreshNext });
+        const token = await tokenFor(refreshNext);
         refreshNext = false;
         return token ? { Authorization: `Bearer ${token}` } : {};
       },
+      on: {
+        connected: () => {
+          if (ws !== client) return;
+          connected = true;
+          for (const started of waitingForConnection) started();
+          waitingForConnection.clear();
+        },
+        closed: (event) => {
+          if (ws !== client) return;
+          connected = false;
+          // 4403: the service refused the token the socket was opened with.
+          if ((event as { code?: number } | undefined)?.code === 4403) refreshNext = true;
+        },
+      },
     });
-    ws.on("connected", () => {
-      connected = true;
-      for (const started of waitingForConnection) started();
-      waitingForConnection.clear();
-    });
-    ws.on("closed", () => {
-      connected = false;
-    });
-    return ws;
+    ws = client;
+    return client;
   }
 
   function subscribe<TResult, TVariables>(
@@ -232,13 +257,16 @@ export function createTasksClient(options: TasksClientOptions): TasksClient {
     };
     if (connected) queueMicrotask(started);
     else waitingForConnection.add(started);
-    const stop = client.subscribe<TResult>(
+    let stop = () => {};
+    stop = client.subscribe<TResult>(
       { query: document.toString(), variables: variables as Record<string, unknown> },
       {
         next: (result) => {
           if (ended) return;
           if (result.errors && result.errors.length > 0) {
             ended = true;
+            // Ended here: the service's stream must not stay open (it counts towards the per-user cap).
+            stop();
             const error = errorOf(result.errors as GraphQLErrorShape[]);
             if (error.code === "UNAUTHENTICATED") {
               // The socket was opened with a token that has run out: the next one gets a new token.

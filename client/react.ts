@@ -170,16 +170,20 @@ function restore(queryClient: QueryClient, id: string, snapshot: Snapshot | unde
   }
 }
 
-/** The service's answer for a task, everywhere the cache shows that task. */
+/**
+ * The service's answer for a task, applied as the change it is: lists it
+ * no longer belongs in drop it, and an answer older than what a live
+ * event already showed changes nothing.
+ */
 function storeTask(queryClient: QueryClient, task: TaskFieldsFragment) {
-  for (const [key, data] of queryClient.getQueriesData<TaskPages>({ queryKey: taskKeys.lists() })) {
-    if (data)
-      queryClient.setQueryData<TaskPages>(
-        key,
-        patchTask(data, task.id, () => task),
-      );
-  }
-  queryClient.setQueryData(taskKeys.task(task.id), task);
+  applyToCache(queryClient, {
+    cursor: "",
+    kind: "UPDATED",
+    taskId: task.id,
+    version: task.version,
+    occurredAt: task.updatedAt,
+    task,
+  });
 }
 
 /** An optimistic change to one task: applied at once, rolled back on error, replaced by the answer on success. */
@@ -200,7 +204,11 @@ function useTaskWrite<TVariables extends { id: string }>(
       if (task) queryClient.setQueryData(key, optimistic(task, variables));
       return { lists, task: [key, task] };
     },
-    onError: (_error, variables, snapshot) => restore(queryClient, variables.id, snapshot),
+    onError: (error, variables, snapshot) => {
+      restore(queryClient, variables.id, snapshot);
+      // The task moved on: show its current version.
+      if (error.code === "CONFLICT") refetchTask(queryClient, variables.id);
+    },
     onSuccess: (task) => storeTask(queryClient, task),
   });
 }
@@ -234,6 +242,12 @@ export function useSetTaskCompleted() {
       completedAt: completed ? (task.completedAt ?? new Date().toISOString()) : null,
     }),
   );
+}
+
+/** After a CONFLICT: the task as it is now, in its own query and the lists. */
+function refetchTask(queryClient: QueryClient, id: string) {
+  void queryClient.invalidateQueries({ queryKey: taskKeys.task(id) });
+  void queryClient.invalidateQueries({ queryKey: taskKeys.lists() }, { cancelRefetch: false });
 }
 
 /** Whether a task (or label) is an optimistic placeholder the service has not confirmed yet: not to be acted on. */
@@ -307,7 +321,10 @@ export function useDeleteTask() {
   return useMutation<string, TasksApiError, { id: string; expectedVersion?: number }, Snapshot>({
     mutationFn: async (variables) => (await client.execute(DeleteTaskDocument, variables)).deleteTask.deletedTaskId,
     onMutate: async ({ id }) => ({ lists: await changeLists(queryClient, (data) => removeTask(data, id)) }),
-    onError: (_error, variables, snapshot) => restore(queryClient, variables.id, snapshot),
+    onError: (error, variables, snapshot) => {
+      restore(queryClient, variables.id, snapshot);
+      if (error.code === "CONFLICT") refetchTask(queryClient, variables.id);
+    },
     onSuccess: (id) => {
       queryClient.removeQueries({ queryKey: taskKeys.task(id) });
       void queryClient.invalidateQueries({ queryKey: taskKeys.labels() });
@@ -361,8 +378,12 @@ export function applyToCache(
     const key = query.queryKey[2] as { filter: TaskFilter | null; orderBy: TaskOrder | null } | undefined;
     const { data: next, refetch } = applyEvent(data, listKeyOf(key), event);
     if (next !== data) queryClient.setQueryData(query.queryKey, next);
-    if (refetch)
-      void queryClient.invalidateQueries({ queryKey: query.queryKey, exact: true }, { cancelRefetch: false });
+    if (guess) continue;
+    // A read in flight may predate this change and would write its older pages back over it: read afresh.
+    const inFlight = query.state.fetchStatus === "fetching";
+    if (refetch || inFlight) {
+      void queryClient.invalidateQueries({ queryKey: query.queryKey, exact: true }, { cancelRefetch: inFlight });
+    }
   }
   const taskKey = taskKeys.task(event.taskId);
   if (guess) return;
@@ -380,6 +401,9 @@ function listKeyOf(key: { filter: TaskFilter | null; orderBy: TaskOrder | null }
 
 export type LiveStatus = "connecting" | "live" | "reconnecting" | "off";
 
+/** Stream refusals that a quick retry would only repeat. */
+const refusals = new Set(["RATE_LIMITED", "BAD_USER_INPUT", "DOCUMENT_NOT_TRUSTED", "FORBIDDEN"]);
+
 /**
  * Keeps the cached lists current: subscribes to `taskEvents` after `from`
  * (a list's `changeCursor`) and applies each event to the cache. After a
@@ -396,8 +420,12 @@ export function useLiveTasks({ from, enabled = true }: { from: string | undefine
   const [status, setStatus] = useState<LiveStatus>("off");
   const [lastCursor, setLastCursor] = useState<string | undefined>(undefined);
   const cursor = useRef<string | undefined>(undefined);
+  /** A list cursor the change log no longer keeps (CURSOR_EXPIRED): wait for the lists' fresh one. */
+  const expiredFrom = useRef<string | undefined>(undefined);
+  const latestFrom = useRef(from);
+  latestFrom.current = from;
   // The first cursor known starts the stream; later lists' cursors are behind what it has seen.
-  if (cursor.current === undefined && from !== undefined) cursor.current = from;
+  if (cursor.current === undefined && from !== undefined && from !== expiredFrom.current) cursor.current = from;
   const ready = enabled && cursor.current !== undefined;
 
   useEffect(() => {
@@ -413,10 +441,8 @@ export function useLiveTasks({ from, enabled = true }: { from: string | undefine
         TaskEventsDocument,
         { after: cursor.current ?? null },
         {
-          started: () => {
-            failures = 0;
-            setStatus("live");
-          },
+          // Connected and asked: anything committed from here on arrives.
+          started: () => setStatus("live"),
           next: ({ taskEvents }) => {
             failures = 0;
             setStatus("live");
@@ -430,10 +456,17 @@ export function useLiveTasks({ from, enabled = true }: { from: string | undefine
           },
           error: (error) => {
             if (error.code === "CURSOR_EXPIRED") {
+              // Start again from the lists as they are now: refetch them, and follow from their new cursor.
+              expiredFrom.current = latestFrom.current;
               cursor.current = undefined;
-              void queryClient.invalidateQueries({ queryKey: taskKeys.lists() });
+              stop = undefined;
+              setStatus("connecting");
+              void queryClient.invalidateQueries({ queryKey: taskKeys.lists() }, { cancelRefetch: false });
+              return;
             }
-            again(error.code === "UNAUTHENTICATED" ? 0 : undefined);
+            // An expired token: at once (the socket reconnects with a new one). Refusals that
+            // will not go away by themselves (too many streams): slowly. Lost connections: backing off.
+            again(error.code === "UNAUTHENTICATED" ? 0 : refusals.has(error.code) ? 30_000 : undefined);
           },
           complete: () => again(),
         },
@@ -446,8 +479,6 @@ export function useLiveTasks({ from, enabled = true }: { from: string | undefine
       setStatus("reconnecting");
       retry = setTimeout(start, delay ?? Math.min(30_000, 500 * 2 ** Math.min(failures, 6)));
     };
-    // Seen when the stream starts from "now" (no cursor): say so while connecting.
-    setStatus("connecting");
     start();
     return () => {
       closed = true;

@@ -1,5 +1,5 @@
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { networkInterfaces, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -241,6 +241,43 @@ describe("the development sign-in, POST /auth/dev-token", () => {
       await t.close();
     }
     expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/AUTH_JWKS_URL or AUTH_SECRET/);
+  });
+});
+
+describe("the development sign-in from another machine", () => {
+  // An address of this machine that is not loopback: what another machine on the network would connect to.
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .find((address) => address && address.family === "IPv4" && !address.internal)?.address;
+  let server: RunningServer;
+  beforeAll(async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "tasks-api-lan-"));
+    server = await startServer({
+      HOST: "0.0.0.0",
+      LOCAL_SECRET_FILE: path.join(dir, "secret"),
+      PGLITE_DATA_DIR: "memory://",
+      LOG_LEVEL: "info",
+    });
+    await waitReady(server);
+  }, 90_000);
+  afterAll(async () => {
+    await server?.stop();
+    killAllServers();
+  });
+
+  it("is refused (403) over the network, and answers on localhost", async () => {
+    const signIn = (base: string) =>
+      fetch(`${base}/auth/dev-token`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ user: "ada" }),
+      });
+    const port = new URL(server.url).port;
+    expect((await signIn(`http://127.0.0.1:${port}`)).status).toBe(200);
+    expect(external, "this machine has a network address").toBeDefined();
+    const remote = await signIn(`http://${external}:${port}`);
+    expect(remote.status).toBe(403);
+    expect(((await remote.json()) as { error: { message: string } }).error.message).toMatch(/this machine only/);
   });
 });
 

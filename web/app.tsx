@@ -1,4 +1,5 @@
-import { type FormEvent, useEffect, useId, useMemo, useRef, useState } from "react";
+import { useQueryClient } from "@tanstack/react-query";
+import { type FormEvent, type KeyboardEvent, useEffect, useId, useMemo, useRef, useState } from "react";
 import {
   createTasksClient,
   isVersionConflict,
@@ -25,7 +26,10 @@ const priorities: TaskPriority[] = ["NONE", "LOW", "MEDIUM", "HIGH", "URGENT"];
 
 export function App() {
   const [session, setSession] = useState<Session | null>(loadSession);
+  const queryClient = useQueryClient();
   const signIn = (next: Session | null) => {
+    // Nothing of one user's stays in the cache for the next.
+    queryClient.clear();
     saveSession(next);
     setSession(next);
   };
@@ -379,6 +383,13 @@ function TaskItem({ task }: { task: TaskFieldsFragment }) {
   const complete = useSetTaskCompleted();
   const remove = useDeleteTask();
   const [editing, setEditing] = useState(false);
+  // Closing the editor (save, cancel, Escape) puts keyboard focus back on this task's Edit button.
+  const editButton = useRef<HTMLButtonElement>(null);
+  const wasEditing = useRef(false);
+  useEffect(() => {
+    if (wasEditing.current && !editing) editButton.current?.focus();
+    wasEditing.current = editing;
+  }, [editing]);
   const error = complete.error ?? remove.error;
   const due = dueText(task);
   // Shown at once when added; it can be changed once the service has it.
@@ -413,13 +424,25 @@ function TaskItem({ task }: { task: TaskFieldsFragment }) {
               ))}
             </span>
           </div>
-          <button type="button" onClick={() => setEditing(true)} aria-label={`Edit ${task.title}`} disabled={saving}>
+          <button
+            type="button"
+            ref={editButton}
+            onClick={() => setEditing(true)}
+            aria-label={`Edit ${task.title}`}
+            disabled={saving}
+          >
             Edit
           </button>
           <button
             type="button"
             disabled={saving}
-            onClick={() => remove.mutate({ id: task.id, expectedVersion: task.version })}
+            onClick={(event) => {
+              // The task leaves the list: focus moves to the next one's checkbox (or the previous one's).
+              const item = event.currentTarget.closest("li");
+              const neighbour = item?.nextElementSibling ?? item?.previousElementSibling;
+              neighbour?.querySelector<HTMLElement>("input, button")?.focus();
+              remove.mutate({ id: task.id, expectedVersion: task.version });
+            }}
             aria-label={`Delete ${task.title}`}
           >
             Delete
@@ -457,7 +480,8 @@ function EditTask({ task, onDone }: { task: TaskFieldsFragment; onDone: () => vo
         input: {
           title,
           description: description.trim() ? description : null,
-          ...(dueDate ? { due: { date: dueDate } } : task.dueAt || task.dueDate ? { due: null } : {}),
+          // Only a changed date is sent: a task due at a time keeps it unless a date replaces it.
+          ...(dueDate === (task.dueDate ?? "") ? {} : { due: dueDate ? { date: dueDate } : null }),
           priority,
           labels: namesOf(labels),
           expectedVersion: version,
@@ -467,7 +491,14 @@ function EditTask({ task, onDone }: { task: TaskFieldsFragment; onDone: () => vo
     );
   };
   return (
-    <form className="edit-task" onSubmit={submit} aria-label={`Edit ${task.title}`}>
+    <form
+      className="edit-task"
+      onSubmit={submit}
+      aria-label={`Edit ${task.title}`}
+      onKeyDown={(event: KeyboardEvent) => {
+        if (event.key === "Escape") onDone();
+      }}
+    >
       <Field label="Title">
         {(id) => <input id={id} ref={titleInput} value={title} onChange={(e) => setTitle(e.target.value)} required />}
       </Field>
@@ -477,6 +508,7 @@ function EditTask({ task, onDone }: { task: TaskFieldsFragment; onDone: () => vo
       <Field label="Due date">
         {(id) => <input id={id} type="date" value={dueDate} onChange={(e) => setDueDate(e.target.value)} />}
       </Field>
+      {task.dueAt && dueDate === "" && <span className="meta">{dueText(task)} (a date replaces it)</span>}
       <Field label="Priority">
         {(id) => (
           <select id={id} value={priority} onChange={(e) => setPriority(e.target.value as TaskPriority)}>

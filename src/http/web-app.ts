@@ -1,9 +1,10 @@
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Hono } from "hono";
 import type { DevTokenIssuer } from "../auth/index.js";
-import { AppError, BadUserInputError, NoRouteError } from "../errors.js";
+import { AppError, BadUserInputError, ForbiddenError, NoRouteError } from "../errors.js";
+import { remoteAddress } from "./node-adapter.js";
 
 /** The built app (web/build.ts): the same place from src/http (tsx) and dist/http (built). */
 const builtApp = fileURLToPath(new URL("../../dist/web/", import.meta.url));
@@ -36,20 +37,26 @@ const types: Record<string, string> = {
  */
 export function createWebRoutes({ devTokens, dir = builtApp }: { devTokens?: DevTokenIssuer; dir?: string }) {
   const web = new Hono();
-  const files = new Map<string, Promise<Buffer | undefined>>();
-  const load = (name: string) => {
-    let file = files.get(name);
-    if (file === undefined) {
-      file = readFile(path.join(dir, name)).catch(() => undefined);
-      files.set(name, file);
-    }
-    return file;
+  /** The built files, read once: index.html and the assets the build named (nothing else is looked up). */
+  let built: Promise<Map<string, Buffer> | undefined> | undefined;
+  const load = () => {
+    built ??= (async () => {
+      const files = new Map<string, Buffer>();
+      const assets = await readdir(path.join(dir, "assets")).catch(() => [] as string[]);
+      for (const name of assets)
+        if (types[path.extname(name)]) files.set(name, await readFile(path.join(dir, "assets", name)));
+      const page = await readFile(path.join(dir, "index.html")).catch(() => undefined);
+      if (page === undefined) return undefined;
+      files.set("index.html", page);
+      return files;
+    })();
+    return built;
   };
 
   web.get("/", async (c) => {
-    const page = await load("index.html");
+    const page = (await load())?.get("index.html");
     if (page === undefined) {
-      files.delete("index.html");
+      built = undefined; // Built later (npm run build): found on the next request.
       throw new AppError(
         "SERVICE_UNAVAILABLE",
         "The web app is not built: run `npm run build` (npm start does). The API is at /graphql and /api.",
@@ -64,19 +71,24 @@ export function createWebRoutes({ devTokens, dir = builtApp }: { devTokens?: Dev
 
   web.get("/assets/:name", async (c) => {
     const name = c.req.param("name");
-    const type = types[path.extname(name)];
-    // Names come from the build (letters, digits, - and .): nothing else is looked up.
-    const content = type && /^[\w-]+(\.[\w]+)+$/.test(name) ? await load(path.join("assets", name)) : undefined;
+    const content = name === "index.html" ? undefined : (await load())?.get(name);
     if (content === undefined) throw new NoRouteError("GET", c.req.path);
     // Content-hashed names: a new build has new names, so these never change.
     return c.body(new Uint8Array(content), 200, {
-      "Content-Type": type ?? "application/octet-stream",
+      "Content-Type": types[path.extname(name)] ?? "application/octet-stream",
       "Cache-Control": "public, max-age=31536000, immutable",
     });
   });
 
   if (devTokens) {
     web.post("/auth/dev-token", async (c) => {
+      // Anyone who can reach it could sign in as anyone: only from this machine (the service
+      // listens on every interface by default).
+      if (!isLoopback(remoteAddress(c))) {
+        throw new ForbiddenError(
+          "The development sign-in answers on this machine only (localhost). Elsewhere, configure an auth service (AUTH_JWKS_URL or AUTH_SECRET).",
+        );
+      }
       const body = (await c.req.json().catch(() => undefined)) as { user?: unknown } | undefined;
       const user = typeof body?.user === "string" ? body.user.trim() : "";
       if (!/^[A-Za-z0-9._@-]{1,64}$/.test(user)) {
@@ -90,4 +102,9 @@ export function createWebRoutes({ devTokens, dir = builtApp }: { devTokens?: Dev
   }
 
   return web;
+}
+
+/** A request from this machine: a loopback address, or an in-process call (no socket at all). */
+function isLoopback(address: string): boolean {
+  return address === "local" || address === "::1" || /^(::ffff:)?127\./.test(address);
 }

@@ -256,6 +256,20 @@ describe("tasks-api/react against a real server", () => {
     expect(failing.current.error).toMatchObject({ code: "UNAUTHENTICATED" });
   });
 
+  it("takes a task completed through a hook out of an open-tasks list, count included", async () => {
+    const h = await harness("leave-open");
+    const made = await (await h.rest("POST", "/tasks", { title: "Open one" })).json().then(dataOf);
+    await h.rest("POST", "/tasks", { title: "Stays open" });
+    const { result } = renderHook(
+      () => ({ list: useTaskList({ filter: { status: "OPEN" } }), complete: useSetTaskCompleted() }),
+      { wrapper: h.wrapper },
+    );
+    await waitFor(() => expect(result.current.list.tasks).toHaveLength(2));
+    await act(() => result.current.complete.mutateAsync({ id: made.id, completed: true }));
+    await waitFor(() => expect(result.current.list.tasks.map((task) => task.title)).toEqual(["Stays open"]));
+    expect(result.current.list.totalCount).toBe(1);
+  });
+
   it("edits fields and deletes, each reflected in the list at once", async () => {
     const h = await harness("edit");
     await h.rest("POST", "/tasks", { title: "Draft" });
