@@ -44,6 +44,34 @@ describe("tasks-api/client and tasks-api/react", () => {
     expect([...imported].sort()).toEqual(["@tanstack/react-query", "graphql-ws/client", "react"]);
   });
 
+  it("bundle for a browser, and the hooks' libraries stay out of a bundle that does not use them", async () => {
+    const { build } = await import("esbuild");
+    const bundle = async (contents: string) => {
+      const result = await build({
+        stdin: { contents, resolveDir: root, loader: "ts" },
+        bundle: true,
+        write: false,
+        platform: "browser",
+        format: "esm",
+        minify: true,
+        logLevel: "silent",
+      });
+      return result.outputFiles[0]?.text ?? "";
+    };
+    const clientOnly = await bundle(
+      'import { createTasksClient, TasksDocument } from "tasks-api/client"; console.log(createTasksClient, TasksDocument);',
+    );
+    // Neither React nor TanStack Query comes along. (The documents all do: codegen writes each as a
+    // `new TypedDocumentString(...)`, which a bundler must keep; together they are a few KiB.)
+    const tanstack = "No QueryClient set";
+    expect(clientOnly).not.toMatch(/react\.(transitional\.)?element/);
+    expect(clientOnly).not.toContain(tanstack);
+    expect(clientOnly).toContain("query Tasks");
+    const withHooks = await bundle('import { useTaskList } from "tasks-api/react"; console.log(useTaskList);');
+    expect(withHooks).toContain(tanstack);
+    expect(withHooks).toMatch(/react\.(transitional\.)?element/);
+  });
+
   describe("imported by name, as a frontend would", () => {
     let t: TestApp;
     beforeAll(async () => {
