@@ -44,16 +44,30 @@ export async function loadTrustedDocuments(files: readonly (string | URL)[]): Pr
     }
   }
   const texts = new Set(byHash.values());
+  // Normalizing is a parse and a print (about 100 µs for a small document): a client sends the same
+  // few texts again and again, so verdicts on recent texts are remembered (a bounded number).
+  const verdicts = new Map<string, boolean>();
   return {
     size: byHash.size,
     textOf: (hash) => byHash.get(hash.startsWith("sha256:") ? hash : `sha256:${hash}`),
     trusts(query) {
       if (texts.has(query)) return true;
-      const normalized = normalize(query);
-      return normalized !== undefined && texts.has(normalized);
+      let verdict = verdicts.get(query);
+      if (verdict === undefined) {
+        const normalized = normalize(query);
+        verdict = normalized !== undefined && texts.has(normalized);
+        // (Long texts are not kept: no known document is one, and 1000 of them would be a lot of memory.)
+        if (query.length <= 20_000) {
+          if (verdicts.size >= maxVerdicts) verdicts.delete(verdicts.keys().next().value as string);
+          verdicts.set(query, verdict);
+        }
+      }
+      return verdict;
     },
   };
 }
+
+const maxVerdicts = 1000;
 
 /** The manifest form of a document (and so its hash's input), or undefined if it does not parse. */
 function normalize(query: string): string | undefined {
