@@ -12,11 +12,13 @@ import {
   TasksApiProvider,
   useCreateLabel,
   useCreateTask,
+  useDeleteLabel,
   useDeleteTask,
   useLabels,
   useLiveTasks,
   useSetTaskCompleted,
   useTaskList,
+  useUpdateLabel,
   useUpdateTask,
   useViewer,
 } from "../client/react.js";
@@ -558,9 +560,7 @@ function Labels() {
       ) : (
         <ul>
           {labels.data.map((label) => (
-            <li key={label.id}>
-              {label.name} <span className="count">({label.taskCount})</span>
-            </li>
+            <LabelItem key={label.id} label={label} />
           ))}
         </ul>
       )}
@@ -583,5 +583,68 @@ function Labels() {
         )}
       </form>
     </section>
+  );
+}
+
+function LabelItem({ label }: { label: { id: string; name: string; taskCount: number } }) {
+  const rename = useUpdateLabel();
+  const remove = useDeleteLabel();
+  const [editing, setEditing] = useState(false);
+  const [name, setName] = useState(label.name);
+  const error = rename.error ?? remove.error;
+  return (
+    <li className="label-item">
+      {editing ? (
+        <form
+          aria-label={`Rename label ${label.name}`}
+          onSubmit={(event) => {
+            event.preventDefault();
+            rename.mutate({ id: label.id, input: { name: name.trim() } }, { onSuccess: () => setEditing(false) });
+          }}
+          onKeyDown={(event: KeyboardEvent) => {
+            if (event.key === "Escape") setEditing(false);
+          }}
+        >
+          <Field label="Label name">
+            {(id) => <input id={id} value={name} onChange={(e) => setName(e.target.value)} required />}
+          </Field>
+          <button type="submit" disabled={rename.isPending || name.trim() === ""}>
+            Save
+          </button>
+          <button type="button" onClick={() => setEditing(false)}>
+            Cancel
+          </button>
+        </form>
+      ) : (
+        <>
+          <span>
+            {label.name} <span className="count">({label.taskCount})</span>
+          </span>
+          <button
+            type="button"
+            aria-label={`Rename label ${label.name}`}
+            onClick={() => {
+              setName(label.name);
+              setEditing(true);
+            }}
+          >
+            Rename
+          </button>
+          <button
+            type="button"
+            aria-label={`Delete label ${label.name}`}
+            disabled={remove.isPending}
+            onClick={() => remove.mutate({ id: label.id })}
+          >
+            Delete
+          </button>
+        </>
+      )}
+      {error && (
+        <p role="alert" className="error">
+          {error.message}
+        </p>
+      )}
+    </li>
   );
 }

@@ -110,6 +110,14 @@ describe.runIf(available)("the web app at /", () => {
       await filter("Label").selectOption("money");
       await expect.poll(titles).toEqual(["File taxes"]);
       await filter("Label").selectOption("");
+      // Renaming a label shows on every task carrying it.
+      const labelsPanel = page.getByRole("region", { name: "Labels" });
+      await labelsPanel.getByRole("button", { name: "Rename label money" }).click();
+      await labelsPanel.getByLabel("Label name").fill("finance");
+      await page.keyboard.press("Enter");
+      await expect
+        .poll(() => taxes.locator(".label").allTextContents(), { timeout: 10_000 })
+        .toEqual(["finance", "home"]);
       await filter("Search").fill("plant");
       await expect.poll(titles).toEqual(["Water plants"]);
       await filter("Search").fill("");
