@@ -7,7 +7,6 @@
  *   const { tasks } = await client.execute(TasksDocument, { first: 20 });
  */
 import { createClient as createWsClient, type Client as WsClient } from "graphql-ws/client";
-import type { TypedDocumentString } from "./gql/graphql.js";
 
 export * from "./gql/graphql.js";
 
@@ -77,6 +76,17 @@ function errorOf(errors: readonly GraphQLErrorShape[], status?: number): TasksAp
     : new TasksApiError(message, code, status, details);
 }
 
+/**
+ * An operation as codegen's client preset writes it with `documentMode: "string"`: its text,
+ * its result and variables types, and (with persisted documents) its hash. Structural, so that
+ * an app's own generated documents fit as well as this package's.
+ */
+export interface Operation<TResult, TVariables> {
+  toString(): string;
+  __apiType?: (variables: TVariables) => TResult;
+  __meta__?: Record<string, unknown> | undefined;
+}
+
 export interface Sink<T> {
   /** The connection is up and the subscription sent: from here on, nothing committed is missed. */
   started?(): void;
@@ -94,7 +104,7 @@ export interface ExecuteOptions {
 export interface TasksClient {
   /** Runs a query or mutation; resolves with its data, or rejects with a TasksApiError. */
   execute<TResult, TVariables>(
-    document: TypedDocumentString<TResult, TVariables>,
+    document: Operation<TResult, TVariables>,
     variables: TVariables,
     options?: ExecuteOptions,
   ): Promise<TResult>;
@@ -104,7 +114,7 @@ export interface TasksClient {
    * subscribe again (the next connection asks the token provider afresh).
    */
   subscribe<TResult, TVariables>(
-    document: TypedDocumentString<TResult, TVariables>,
+    document: Operation<TResult, TVariables>,
     variables: TVariables,
     sink: Sink<TResult>,
   ): () => void;
@@ -172,7 +182,7 @@ export function createTasksClient(options: TasksClientOptions): TasksClient {
   }
 
   async function execute<TResult, TVariables>(
-    document: TypedDocumentString<TResult, TVariables>,
+    document: Operation<TResult, TVariables>,
     variables: TVariables,
     execute: ExecuteOptions = {},
   ): Promise<TResult> {
@@ -246,7 +256,7 @@ export function createTasksClient(options: TasksClientOptions): TasksClient {
   }
 
   function subscribe<TResult, TVariables>(
-    document: TypedDocumentString<TResult, TVariables>,
+    document: Operation<TResult, TVariables>,
     variables: TVariables,
     sink: Sink<TResult>,
   ): () => void {

@@ -59,6 +59,9 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
     logger.info(`tasks-api listening on http://${host}:${info.port}`);
     logger.info(`web app: http://${host}:${info.port}/`);
     if (config.graphiql) logger.info(`GraphiQL: http://${host}:${info.port}/graphql`);
+    if (config.trustedDocuments.only) {
+      logger.info("trusted documents: /graphql runs only the operations in the manifests (TRUSTED_DOCUMENTS)");
+    }
   });
 
   const ws = serveGraphQLOverWebSocket(server as Server, app, logger, {

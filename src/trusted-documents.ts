@@ -120,7 +120,9 @@ export function trustedDocumentPlugins(documents: TrustedDocuments, { only }: { 
       customErrors: {
         notFound: refusal(
           "PERSISTED_DOCUMENT_NOT_FOUND",
-          "No document has this documentId here: send the operation's text, or regenerate the client against this service.",
+          only
+            ? "No document has this documentId here, and this service runs only its trusted documents: regenerate the client against this service, or have its manifest added (TRUSTED_DOCUMENTS_FILES)."
+            : "No document has this documentId here: send the operation's text, or regenerate the client against this service.",
         ),
         keyNotFound: refusal("BAD_REQUEST", "A GraphQL request needs a `query` (its text) or a `documentId`."),
       },
