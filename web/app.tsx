@@ -383,6 +383,8 @@ function dueText(task: TaskFieldsFragment): string | null {
 
 function TaskItem({ task }: { task: TaskFieldsFragment }) {
   const complete = useSetTaskCompleted();
+  // The box follows the click at once; the cache (optimistic, then the service's answer) takes over after.
+  const [clicked, setClicked] = useState<boolean | null>(null);
   const remove = useDeleteTask();
   const [editing, setEditing] = useState(false);
   // Closing the editor (save, cancel, Escape) puts keyboard focus back on this task's Edit button.
@@ -404,12 +406,17 @@ function TaskItem({ task }: { task: TaskFieldsFragment }) {
         <>
           <input
             type="checkbox"
-            checked={task.isCompleted}
+            checked={clicked ?? task.isCompleted}
             disabled={saving}
             aria-label={`Done: ${task.title}`}
-            onChange={(e) =>
-              complete.mutate({ id: task.id, completed: e.target.checked, expectedVersion: task.version })
-            }
+            onChange={(e) => {
+              const completed = e.target.checked;
+              setClicked(completed);
+              complete.mutate(
+                { id: task.id, completed, expectedVersion: task.version },
+                { onSettled: () => setClicked(null) },
+              );
+            }}
           />
           <div className="body">
             <span className="title">{task.title}</span>
