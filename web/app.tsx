@@ -339,17 +339,7 @@ function NewTask() {
       <Field label="Due date">
         {(id) => <input id={id} type="date" value={dueDate} onChange={(e) => setDueDate(e.target.value)} />}
       </Field>
-      <Field label="Priority">
-        {(id) => (
-          <select id={id} value={priority} onChange={(e) => setPriority(e.target.value as TaskPriority)}>
-            {priorities.map((p) => (
-              <option key={p} value={p}>
-                {p.toLowerCase()}
-              </option>
-            ))}
-          </select>
-        )}
-      </Field>
+      <PriorityField value={priority} onChange={setPriority} />
       <Field label="Labels (comma-separated)">
         {(id) => <input id={id} value={labels} onChange={(e) => setLabels(e.target.value)} />}
       </Field>
@@ -518,17 +508,7 @@ function EditTask({ task, onDone }: { task: TaskFieldsFragment; onDone: () => vo
         {(id) => <input id={id} type="date" value={dueDate} onChange={(e) => setDueDate(e.target.value)} />}
       </Field>
       {task.dueAt && dueDate === "" && <span className="meta">{dueText(task)} (a date replaces it)</span>}
-      <Field label="Priority">
-        {(id) => (
-          <select id={id} value={priority} onChange={(e) => setPriority(e.target.value as TaskPriority)}>
-            {priorities.map((p) => (
-              <option key={p} value={p}>
-                {p.toLowerCase()}
-              </option>
-            ))}
-          </select>
-        )}
-      </Field>
+      <PriorityField value={priority} onChange={setPriority} />
       <Field label="Labels (comma-separated)">
         {(id) => <input id={id} value={labels} onChange={(e) => setLabels(e.target.value)} />}
       </Field>
@@ -653,5 +633,22 @@ function LabelItem({ label }: { label: { id: string; name: string; taskCount: nu
         </p>
       )}
     </li>
+  );
+}
+
+/** The priority of a task being added or edited. */
+function PriorityField({ value, onChange }: { value: TaskPriority; onChange: (value: TaskPriority) => void }) {
+  return (
+    <Field label="Priority">
+      {(id) => (
+        <select id={id} value={value} onChange={(e) => onChange(e.target.value as TaskPriority)}>
+          {priorities.map((p) => (
+            <option key={p} value={p}>
+              {p.toLowerCase()}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
   );
 }
