@@ -91,6 +91,36 @@ describe("a task's due date, priority and labels", () => {
     expect(task && asRest(task)).toEqual(viaRest);
   });
 
+  it("are counted in a list's total when the page holds only some of the matches", async () => {
+    const user = await newUser("totals");
+    await create(user.token, { title: "a", priority: "HIGH", labels: ["work"], due: { date: "2026-12-24" } });
+    await create(user.token, { title: "b", priority: "HIGH", labels: ["work", "home"] });
+    await create(user.token, { title: "c", priority: "LOW", labels: ["home"], due: { date: "2026-12-24" } });
+    for (const input of [{ title: "d needle" }, { title: "e needle", priority: "HIGH" }] as CreateTaskInput[]) {
+      const done = await create(user.token, input);
+      await execute(t, UpdateTask, { id: done.id, input: { isCompleted: true } }, user.token);
+    }
+    // One task per page, so that every total needs counting; REST also reads the change cursor with it.
+    for (const [query, filter, total] of [
+      ["", {}, 5],
+      ["status=pending", { status: "OPEN" }, 3],
+      ["status=completed", { status: "COMPLETED" }, 2],
+      ["priority=high", { priorities: ["HIGH"] }, 3],
+      ["priority=high&status=pending", { priorities: ["HIGH"], status: "OPEN" }, 2],
+      ["labels=work", { labels: { anyOf: ["work"] } }, 2],
+      ["labels_all=work,home", { labels: { allOf: ["work", "home"] } }, 1],
+      ["due_on=2026-12-24", { dueOn: "2026-12-24" }, 2],
+      ["has_due=false", { hasDueDate: false }, 3],
+      ["q=needle", { search: "needle" }, 2],
+      ["q=needle&status=completed", { search: "needle", status: "COMPLETED" }, 2],
+    ] as [string, TaskFilter, number][]) {
+      const list = listOf(await rest(t, "GET", `/api/${user.id}/tasks?limit=1&${query}`, { token: user.token }));
+      expect([query, list.meta.total]).toEqual([query, total]);
+      const { tasks } = dataOf(await execute(t, ListTasks, { first: 1, filter }, user.token));
+      expect([query, tasks.totalCount]).toEqual([query, total]);
+    }
+  });
+
   it.each([
     [{ title: "x", due: { date: "2026-12-24", at: "2026-12-24T10:00:00Z" } }, "input.due"],
     [{ title: "x", due: {} }, "input.due"],

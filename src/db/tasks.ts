@@ -88,6 +88,12 @@ export interface TaskPage<T> {
   cursorOf(task: T): string;
   /** Counts every task that matches the filter; a separate query, run only if called. */
   totalCount(): Promise<number>;
+  /**
+   * When counting needs a query and the filter is the status alone: that
+   * status, so that the count can be read with other things in one statement
+   * (headAndCount). Otherwise undefined.
+   */
+  countsByStatus: TaskStatus | undefined;
 }
 
 /**
@@ -138,18 +144,53 @@ export async function listTasks<T extends Pick<Task, "id" | TaskOrderField>>(
   const tasks = rows.slice(0, size);
   if (backward) tasks.reverse();
 
+  // A first page with nothing beyond it holds every match: no count needed
+  // (most users' lists fit in one page).
+  const complete = afterKey === undefined && beforeKey === undefined && !more;
   return {
     tasks,
     hasNextPage: backward ? beforeKey !== undefined : more,
     hasPreviousPage: backward ? more : afterKey !== undefined,
     cursorOf: (task) => encodeCursor(orderBy.field, task),
-    // A first page with nothing beyond it holds every match: no count needed
-    // (most users' lists fit in one page).
-    totalCount: () =>
-      afterKey === undefined && beforeKey === undefined && !more
-        ? Promise.resolve(tasks.length)
-        : prisma.task.count({ where: filter }),
+    totalCount: () => (complete ? Promise.resolve(tasks.length) : prisma.task.count({ where: filter })),
+    countsByStatus: !complete && filtersByStatusAlone(options, labels) ? options.status : undefined,
   };
+}
+
+/** Whether the list's filter is the user and the status, nothing more. */
+function filtersByStatusAlone(options: ListTasksOptions, labels: { anyOf?: string[]; allOf?: string[][] }): boolean {
+  return (
+    !options.search?.trim() &&
+    (options.due === undefined || dueConditions(options.due, new Date()).length === 0) &&
+    !options.priorities &&
+    labels.anyOf === undefined &&
+    (labels.allOf ?? []).length === 0
+  );
+}
+
+/**
+ * The user's change head and, given a status, how many of the user's tasks
+ * have it: one statement, so both are of the same moment (a list's count
+ * and its change cursor).
+ */
+export async function headAndCount(
+  db: Db,
+  userId: string,
+  status: TaskStatus | undefined,
+): Promise<{ head: bigint; count: number | undefined }> {
+  const completed =
+    status === "COMPLETED"
+      ? Prisma.sql`AND is_completed`
+      : status === "OPEN"
+        ? Prisma.sql`AND NOT is_completed`
+        : Prisma.empty;
+  const count =
+    status === undefined
+      ? Prisma.sql`NULL::int`
+      : Prisma.sql`(SELECT count(*)::int FROM tasks WHERE user_id = ${userId} ${completed})`;
+  const [row] = await db.$queryRaw<{ head: bigint | null; count: number | null }[]>`
+    SELECT (SELECT change_seq FROM users WHERE id = ${userId}) AS head, ${count} AS count`;
+  return { head: BigInt(row?.head ?? 0n), count: row?.count ?? undefined };
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   type Due,
   deleteTask,
   findTask,
+  headAndCount,
   listTasks,
   removeTaskLabels,
   type TaskOrderField,
@@ -323,38 +324,69 @@ type TaskListArgs = InputShapeFromFields<ReturnType<typeof taskListArgs>>;
 
 /**
  * One page of the user's tasks as a Relay connection. Asked for its
- * `changeCursor`, the page, its count and the cursor are read in one
- * REPEATABLE READ transaction: one snapshot, so that following the changes
- * from that cursor starts exactly where the page left off.
+ * `changeCursor`, the page, its labels and its count must be the state at
+ * that cursor, so that following the changes from it starts exactly where
+ * the page left off.
+ *
+ * Every write of a user's tasks raises the user's head in its own
+ * transaction, so when the head reads the same before and after the page,
+ * no write committed in between and every statement read the state at that
+ * head. That is the usual case, and costs two small reads (the second also
+ * counting, when the count is by status alone) instead of a REPEATABLE READ
+ * transaction: BEGIN, the page, the count, the head and COMMIT, each a round
+ * trip, and Prisma's interactive-transaction bookkeeping. When a write did
+ * land in between, the page is read again in such a transaction: one
+ * snapshot by construction. Measured (npm run bench, W1 REST, one process,
+ * LOG_LEVEL=info, interleaved with the commit before): 363 → 471 req/s,
+ * 2.89 → 2.25 ms of service CPU per request, 6 → 3 statements.
  */
 export async function resolveTaskList(userId: string, args: TaskListArgs, context: Context, info: GraphQLResolveInfo) {
   const asked = fieldNamesAt(info, []);
   if (!asked.has("changeCursor")) return taskList(context.prisma, userId, args, context, info);
-  return context.prisma.$transaction(
-    async (tx) => {
-      const connection = await taskList(tx, userId, args, context, info);
-      // The page's labels from the same snapshot too (the Task.labels field uses what a row carries).
-      if (fieldNamesAt(info, ["edges", "node"]).has("labels")) {
-        const nodes = connection.edges.map((edge) => edge.node);
-        const labels = await labelsOfTasks(
-          tx,
-          userId,
-          nodes.filter((task) => task.labelCount > 0).map((task) => task.id),
-        );
-        for (const node of nodes) {
-          Object.assign(node, { labels: (labels.get(node.id) ?? []).map((label) => ({ label })) });
-        }
-      }
-      const totalCount = asked.has("totalCount") ? await connection.totalCount() : undefined;
-      const changeCursor = formatChangeCursor(await headOf(tx, userId));
-      return {
-        ...connection,
-        changeCursor,
-        totalCount: () => (totalCount === undefined ? connection.totalCount() : Promise.resolve(totalCount)),
-      };
-    },
-    { isolationLevel: "RepeatableRead" },
-  );
+  const head = await headOf(context.prisma, userId);
+  const page = await pageAtHead(context.prisma, userId, args, context, info, asked);
+  if (page.head === head) return page;
+  return context.prisma.$transaction((tx) => pageAtHead(tx, userId, args, context, info, asked), {
+    isolationLevel: "RepeatableRead",
+  });
+}
+
+/**
+ * The page with everything it was asked for read now (its labels, its
+ * count), not later by field resolvers, and then the head: the count, when
+ * it is by status alone, in the same statement as the head.
+ */
+async function pageAtHead(
+  db: Parameters<typeof listTasks>[0],
+  userId: string,
+  args: TaskListArgs,
+  context: Context,
+  info: GraphQLResolveInfo,
+  asked: Set<string>,
+) {
+  const connection = await taskList(db, userId, args, context, info);
+  // The Task.labels field uses what a row carries.
+  if (fieldNamesAt(info, ["edges", "node"]).has("labels")) {
+    const nodes = connection.edges.map((edge) => edge.node);
+    const labels = await labelsOfTasks(
+      db,
+      userId,
+      nodes.filter((task) => task.labelCount > 0).map((task) => task.id),
+    );
+    for (const node of nodes) {
+      Object.assign(node, { labels: (labels.get(node.id) ?? []).map((label) => ({ label })) });
+    }
+  }
+  const countsByStatus = asked.has("totalCount") ? connection.countsByStatus : undefined;
+  const counted = asked.has("totalCount") && countsByStatus === undefined ? await connection.totalCount() : undefined;
+  const { head, count } = await headAndCount(db, userId, countsByStatus);
+  const totalCount = count ?? counted;
+  return {
+    ...connection,
+    head,
+    changeCursor: formatChangeCursor(head),
+    totalCount: () => (totalCount === undefined ? connection.totalCount() : Promise.resolve(totalCount)),
+  };
 }
 
 async function taskList(
@@ -405,6 +437,7 @@ async function taskList(
       },
     },
     totalCount: page.totalCount,
+    countsByStatus: page.countsByStatus,
   };
 }
 
