@@ -21,6 +21,8 @@ export interface RowSpec {
   workload: WorkloadId;
   /** "service" rows are the ones the targets are about. */
   kind: "service" | "baseline" | "peer" | "pglite";
+  /** The bare baseline its "× B2" columns compare with: B2 for the list, B2-W2 for one task by id. */
+  baseline?: string;
 }
 
 /** One measured run. */
@@ -263,7 +265,10 @@ export function markdown(report: Report): string {
   for (const shape of report.shapes) {
     const cells = report.cells.filter((cell) => cell.shape === shape.id);
     if (cells.length === 0) continue;
-    const b2 = cells.find((cell) => cell.row === "b2");
+    const baselineOf = (row: string) => {
+      const id = rowsById.get(row)?.baseline ?? "b2";
+      return cells.find((cell) => cell.row === id);
+    };
     out.push(`## ${shape.label}`);
     out.push("");
     const header = [
@@ -282,6 +287,7 @@ export function markdown(report: Report): string {
     ];
     const lines = cells.map((cell) => {
       const count = counts.get(cell.row);
+      const b2 = baselineOf(cell.row);
       return [
         rowsById.get(cell.row)?.label ?? cell.row,
         fixed(cell.rps, 0),
