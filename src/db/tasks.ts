@@ -153,19 +153,13 @@ export async function listTasks<T extends Pick<Task, "id" | TaskOrderField>>(
     hasPreviousPage: backward ? more : afterKey !== undefined,
     cursorOf: (task) => encodeCursor(orderBy.field, task),
     totalCount: () => (complete ? Promise.resolve(tasks.length) : prisma.task.count({ where: filter })),
-    countsByStatus: !complete && filtersByStatusAlone(options, labels) ? options.status : undefined,
+    countsByStatus: !complete && filtersByStatusAlone(filter) ? options.status : undefined,
   };
 }
 
-/** Whether the list's filter is the user and the status, nothing more. */
-function filtersByStatusAlone(options: ListTasksOptions, labels: { anyOf?: string[]; allOf?: string[][] }): boolean {
-  return (
-    !options.search?.trim() &&
-    (options.due === undefined || dueConditions(options.due, new Date()).length === 0) &&
-    !options.priorities &&
-    labels.anyOf === undefined &&
-    (labels.allOf ?? []).length === 0
-  );
+/** Whether the list's filter (as `matching` built it) is the user and the status, nothing more. */
+function filtersByStatusAlone(filter: Prisma.TaskWhereInput): boolean {
+  return Object.keys(filter).every((key) => key === "userId" || key === "isCompleted");
 }
 
 /**
