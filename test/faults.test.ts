@@ -324,6 +324,68 @@ describe.runIf(usingPostgres)("database faults (PostgreSQL behind a loopback TCP
     );
   });
 
+  it.each(["end", "reset"] as const)(
+    "a transaction's COMMIT lost on the way to the server (%s): a create with labels ends with 503, not 500, and writes nothing",
+    async (how) => {
+      const { t, proxy } = await faultyApp({ statementTimeoutMs: 10_000 });
+      const { token, path } = await signedIn(t, `faults-commit-lost-${how}`);
+      // A create with labels is one transaction; its COMMIT never reaches the server.
+      const body = { title: "labelled", labels: ["home"] };
+      proxy.dropOn("COMMIT", how);
+      expectRestUnavailable(
+        await within(rest(t, "POST", path, { token, body })),
+        `POST with labels, COMMIT lost (${how})`,
+      );
+      // Nothing was written; the same create then succeeds on a new connection.
+      expect(listOf(await rest(t, "GET", path, { token })).meta.total).toBe(0);
+      expect(taskOf(await rest(t, "POST", path, { token, body }), 201).labels).toEqual(["home"]);
+    },
+    hangTestTimeout,
+  );
+
+  it.each([{ lost: "reset" }, { lost: "end" }, { lost: "terminate" }] as const)(
+    "a transaction's connection lost mid-statement ($lost): the create with Idempotency-Key ends with 503, not 500, and leaves nothing",
+    async ({ lost }) => {
+      const { t, proxy } = await faultyApp({ statementTimeoutMs: 10_000 });
+      const user = `faults-tx-lost-${lost}`;
+      const { token, path } = await signedIn(t, user);
+      const admin = await adminClient();
+      await admin.query("BEGIN");
+      await admin.query("LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE");
+      try {
+        const post = within(
+          rest(t, "POST", path, { token, headers: { "idempotency-key": "lost" }, body: { title: "lost" } }),
+        );
+        // The create's transaction is open and its statement waits on the lock: then its connection goes.
+        const waiting = async () => {
+          const { rows } = await admin.query<{ pid: number }>(
+            `SELECT pid FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name = 'tasks-api' AND wait_event_type = 'Lock'`,
+          );
+          return rows.map((row) => row.pid);
+        };
+        let pids: number[] = [];
+        for (let tries = 0; pids.length === 0 && tries < 200; tries++) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          pids = await waiting();
+        }
+        expect(pids, "the create's statement waits on the lock").toHaveLength(1);
+        if (lost === "terminate") await admin.query("SELECT pg_terminate_backend($1)", [pids[0]]);
+        else proxy.drop(lost);
+        expectRestUnavailable(await post, `POST with Idempotency-Key, connection lost (${lost})`);
+      } finally {
+        await admin.query("ROLLBACK");
+      }
+      // The same key then creates the task once: the lost attempt left nothing behind.
+      const created = taskOf(
+        await rest(t, "POST", path, { token, headers: { "idempotency-key": "lost" }, body: { title: "lost" } }),
+        201,
+      );
+      expect(listOf(await rest(t, "GET", path, { token })).data.map((task) => task.id)).toEqual([created.id]);
+    },
+    hangTestTimeout,
+  );
+
   it.each([
     { statementTimeoutMs: 1_500, why: "a short statement timeout" },
     { statementTimeoutMs: 10_000, why: "the default statement timeout (10 s)" },

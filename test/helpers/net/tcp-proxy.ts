@@ -11,6 +11,8 @@ import { isLoopback } from "./loopback.js";
  *   every new connection as soon as it is accepted (ECONNRESET);
  * - `drop()`: destroys every current connection, both sides (a FIN by
  *   default, a TCP reset with `drop("reset")`);
+ * - `dropOn(text)`: the next chunk a client sends that holds `text` (a
+ *   statement, say `COMMIT`) is not passed on, and its connection is dropped;
  * - `delay(ms)`: every chunk, in both directions, is held for `ms` before it
  *   is passed on (order is kept);
  * - `blackhole()`: a hanging database. New connections are accepted and never
@@ -58,6 +60,11 @@ export interface TcpProxy {
   refuse(how?: RefuseHow): Promise<void>;
   /** Destroy every current connection (client and upstream sides). */
   drop(how?: "end" | "reset"): void;
+  /**
+   * The next client chunk that holds `text` is not passed on: its connection
+   * is dropped instead (FIN or reset), so that statement is lost on the way.
+   */
+  dropOn(text: string, how?: "end" | "reset"): void;
   /** Hold each chunk for `ms` before passing it on (0: no delay). */
   delay(ms: number): void;
   /** Accept, never forward: new and current connections hang. */
@@ -136,6 +143,7 @@ export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
   let mode: TcpProxy["mode"] = "pass";
   let refuseHow: RefuseHow = "close";
   let delayMs = 0;
+  let tripwire: { bytes: Buffer; how: "end" | "reset" } | undefined;
   let closed = false;
   const connections = new Set<Connection>();
   const stats: TcpProxyStats = {
@@ -181,6 +189,12 @@ export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
     connection.lanes = [toServer, toClient];
     client.on("data", (chunk: Buffer) => {
       stats.bytesFromClients += chunk.length;
+      if (tripwire !== undefined && chunk.includes(tripwire.bytes)) {
+        const { how } = tripwire;
+        tripwire = undefined;
+        finish(connection, how);
+        return;
+      }
       toServer.push(chunk, delayMs);
     });
     upstream.on("data", (chunk: Buffer) => {
@@ -283,6 +297,9 @@ export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
     },
     drop(how = "end") {
       for (const connection of [...connections]) finish(connection, how);
+    },
+    dropOn(text, how = "end") {
+      tripwire = { bytes: Buffer.from(text), how };
     },
     delay(ms) {
       delayMs = ms;
