@@ -498,6 +498,51 @@ describe.runIf(usingPostgres)("database faults (PostgreSQL behind a loopback TCP
   );
 
   it(
+    "a backend killed just as its connection is handed to a waiting transaction: 503 for that request, no crash",
+    async () => {
+      // One connection, so that a transaction waits for the one a read is using.
+      const { t, proxy } = await faultyApp({ poolMax: 1 });
+      const { token, path } = await signedIn(t, "faults-handover");
+      const task = taskOf(await rest(t, "POST", path, { token, body: { title: "read me" } }), 201);
+      const admin = await adminClient();
+
+      // The read's reply is held in the proxy; meanwhile a create with labels (a transaction) waits for
+      // the pool's connection, and the server ends that connection's backend. Then the reply and the
+      // server's goodbye arrive in one chunk: the pool hands the connection to the transaction while
+      // the driver is still reading that chunk, and the driver reports the goodbye as an 'error' on a
+      // connection whose new owner has not yet put its listener on it. Without a listener of the
+      // pool's own on every connection, that error crashes the process (Vitest reports it as an
+      // uncaught exception, failing the run).
+      proxy.holdFromServer();
+      const fromServer = proxy.stats.bytesFromServer;
+      const read = within(rest(t, "GET", `${path}/${task.id}`, { token }));
+      await proxy.waitFor((stats) => stats.bytesFromServer > fromServer);
+      const write = within(rest(t, "POST", path, { token, body: { title: "labelled", labels: ["home"] } }));
+      // The create needs no I/O before it asks the pool (the token is cached): a moment is enough.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const beforeKill = proxy.stats.bytesFromServer;
+      const { rows } = await admin.query<{ killed: boolean }>(
+        `SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity
+         WHERE datname = current_database() AND application_name = 'tasks-api'`,
+      );
+      expect(rows.map((row) => row.killed)).toEqual([true]);
+      // The server's goodbye (its FATAL error) is held too.
+      await proxy.waitFor((stats) => stats.bytesFromServer > beforeKill);
+      proxy.releaseHeld();
+
+      const [readOutcome, writeOutcome] = await Promise.all([read, write]);
+      expectSuccessOr503(readOutcome, [200], "the read");
+      // The transaction got the dead connection: its BEGIN fails, a 503 (this also shows the handover happened).
+      expectRestUnavailable(writeOutcome, "the create handed the dead connection");
+      // And the pool carries on with a new connection.
+      expect(
+        taskOf(await rest(t, "POST", path, { token, body: { title: "labelled", labels: ["home"] } }), 201).labels,
+      ).toEqual(["home"]);
+    },
+    hangTestTimeout,
+  );
+
+  it(
     "backends killed with pg_terminate_backend during a burst: no 500s, only 503s, and later requests succeed",
     async () => {
       const { t, proxy } = await faultyApp({ poolMax: 3 });

@@ -158,6 +158,18 @@ function poolConfig(config: Extract<DatabaseConfig, { url: string }>): pg.PoolCo
     idleTimeoutMillis: config.idleTimeoutMs,
     keepAlive: true,
     application_name: "tasks-api",
+    // An 'error' listener on every connection, for its whole life. The pool
+    // removes its idle listener when it hands a connection out, and a
+    // transaction puts its own on only once its checkout promise resolves:
+    // if the server's goodbye (a backend killed, a failover) arrives in the
+    // same chunk as the reply that freed the connection, the driver emits it
+    // in between, to no listener, and the process dies of an uncaught
+    // exception. Here the error needs no handling: the driver has marked the
+    // connection broken, its owner's next statement fails (a 503), and the
+    // pool drops it on release. (The Neon driver's pool has the same hook.)
+    onConnect: (client) => {
+      client.on("error", () => {});
+    },
     ...(config.statementTimeoutMs > 0
       ? {
           statement_timeout: config.statementTimeoutMs,

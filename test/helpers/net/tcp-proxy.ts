@@ -13,6 +13,11 @@ import { isLoopback } from "./loopback.js";
  *   default, a TCP reset with `drop("reset")`);
  * - `dropOn(text)`: the next chunk a client sends that holds `text` (a
  *   statement, say `COMMIT`) is not passed on, and its connection is dropped;
+ * - `holdFromServer()`: what servers send is held back until `releaseHeld()`,
+ *   which delivers each connection's held bytes in one write (one chunk to
+ *   the client: a reply and whatever the server sent after it, its goodbye
+ *   included, are read together) and then closes the client side if the
+ *   server closed meanwhile;
  * - `delay(ms)`: every chunk, in both directions, is held for `ms` before it
  *   is passed on (order is kept);
  * - `blackhole()`: a hanging database. New connections are accepted and never
@@ -65,6 +70,10 @@ export interface TcpProxy {
    * is dropped instead (FIN or reset), so that statement is lost on the way.
    */
   dropOn(text: string, how?: "end" | "reset"): void;
+  /** Hold back what servers send (see releaseHeld). */
+  holdFromServer(): void;
+  /** Delivers what was held, one write per connection, then closes those whose server has closed. */
+  releaseHeld(): void;
   /** Hold each chunk for `ms` before passing it on (0: no delay). */
   delay(ms: number): void;
   /** Accept, never forward: new and current connections hang. */
@@ -128,6 +137,9 @@ interface Connection {
   upstream: Socket | undefined;
   lanes: Lane[];
   closed: boolean;
+  /** Bytes from the server held back (holdFromServer), and whether the server has closed since. */
+  held: Buffer[];
+  serverClosed: boolean;
 }
 
 /**
@@ -143,6 +155,7 @@ export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
   let mode: TcpProxy["mode"] = "pass";
   let refuseHow: RefuseHow = "close";
   let delayMs = 0;
+  let holding = false;
   let tripwire: { bytes: Buffer; how: "end" | "reset" } | undefined;
   let closed = false;
   const connections = new Set<Connection>();
@@ -178,8 +191,12 @@ export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
     connection.upstream = upstream;
     stats.upstream++;
     upstream.setNoDelay(true);
-    upstream.on("error", () => finish(connection));
-    upstream.on("close", () => finish(connection));
+    const serverGone = () => {
+      if (connection.held.length > 0) connection.serverClosed = true;
+      else finish(connection);
+    };
+    upstream.on("error", serverGone);
+    upstream.on("close", serverGone);
     const toServer = new Lane(upstream, (bytes) => {
       stats.bytesToServer += bytes;
     });
@@ -199,7 +216,8 @@ export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
     });
     upstream.on("data", (chunk: Buffer) => {
       stats.bytesFromServer += chunk.length;
-      toClient.push(chunk, delayMs);
+      if (holding) connection.held.push(chunk);
+      else toClient.push(chunk, delayMs);
     });
     client.resume();
   };
@@ -212,7 +230,14 @@ export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
       client.resetAndDestroy();
       return;
     }
-    const connection: Connection = { client, upstream: undefined, lanes: [], closed: false };
+    const connection: Connection = {
+      client,
+      upstream: undefined,
+      lanes: [],
+      closed: false,
+      held: [],
+      serverClosed: false,
+    };
     connections.add(connection);
     stats.open++;
     stats.maxOpen = Math.max(stats.maxOpen, stats.open);
@@ -297,6 +322,19 @@ export async function startTcpProxy(targetUrl: string): Promise<TcpProxy> {
     },
     drop(how = "end") {
       for (const connection of [...connections]) finish(connection, how);
+    },
+    holdFromServer() {
+      holding = true;
+    },
+    releaseHeld() {
+      holding = false;
+      for (const connection of [...connections]) {
+        if (connection.held.length === 0) continue;
+        const bytes = Buffer.concat(connection.held.splice(0));
+        stats.bytesToClient += bytes.length;
+        if (connection.serverClosed) connection.client.end(bytes);
+        else connection.client.write(bytes);
+      }
     },
     dropOn(text, how = "end") {
       tripwire = { bytes: Buffer.from(text), how };
