@@ -57,7 +57,16 @@ import {
   startLoadGenerator,
   startServer,
 } from "./lib/processes.js";
-import { cpuBetween, cpuModel, machineBusyMs, peakRssMb, postgresCpu, resetPeakRss, treeCpu } from "./lib/procfs.js";
+import {
+  cpuBetween,
+  cpuModel,
+  machineBusyMs,
+  peakRssMb,
+  postgresCpu,
+  resetPeakRss,
+  rssMb,
+  treeCpu,
+} from "./lib/procfs.js";
 import { type ProfileSummary, summarizeProfile } from "./lib/profile.js";
 import {
   type Cell,
@@ -69,6 +78,7 @@ import {
   type Run,
   runFrom,
   type Shape,
+  type Soak,
   type TargetCheck,
   type TokenCost,
   type WireCount,
@@ -120,6 +130,7 @@ const allRows: RowSpec[] = [
     server: "service",
     workload: "w3-rest",
     kind: "service",
+    baseline: "b2-w3",
   },
   { id: "w4-rest", label: "W4 80/20 read/write, REST", server: "service", workload: "w4-rest", kind: "service" },
   { id: "w5-rest", label: "W5 invalid token (401), REST", server: "service", workload: "w5-rest", kind: "service" },
@@ -132,6 +143,14 @@ const allRows: RowSpec[] = [
     workload: "w2-rest",
     kind: "baseline",
     baseline: "b2-w2",
+  },
+  {
+    id: "b2-w3",
+    label: "B2 node:http + pg, W3 writes",
+    server: "b2",
+    workload: "w3-rest",
+    kind: "baseline",
+    baseline: "b2-w3",
   },
   { id: "b3", label: "B3 = B2 + HS256 verify", server: "b3", workload: "w1-rest", kind: "baseline" },
   { id: "peer", label: "PostGraphile v5, W1 (GraphQL)", server: "peer", workload: "w1-peer", kind: "peer" },
@@ -192,12 +211,14 @@ function serviceEnv(
     NODE_ENV: "production",
     HOST: "127.0.0.1",
     PORT: String(port),
-    // On PostgreSQL, one worker per core, as the README advises for a machine of its own.
+    // On PostgreSQL, BENCH_PROCESSES workers (1 by default: one process
+    // against one process; every baseline and the peer get as many).
     ...("url" in database
-      ? { DATABASE_URL: database.url, WEB_CONCURRENCY: String(os.availableParallelism()) }
+      ? { DATABASE_URL: database.url, WEB_CONCURRENCY: String(options.processes) }
       : { PGLITE_DATA_DIR: database.pgliteDir }),
     AUTH_SECRET: secret,
-    LOG_LEVEL: "warn",
+    // The production default.
+    LOG_LEVEL: "info",
     RATE_LIMIT_USER: "0",
     RATE_LIMIT_IP: "0",
     SHUTDOWN_DELAY_MS: "0",
@@ -261,6 +282,7 @@ async function startBaseline(context: Context, name: string, mode: "b0" | "b2" |
     env: childEnv({
       NODE_ENV: "production",
       BASELINE: mode,
+      WORKERS: String(options.processes),
       PORT: String(port),
       DATABASE_URL: url,
       AUTH_SECRET: secret,
@@ -282,6 +304,7 @@ async function startPeer(context: Context, name: string, url: string) {
     env: childEnv({
       NODE_ENV: "production",
       GRAPHILE_ENV: "production",
+      WORKERS: String(options.processes),
       PORT: String(port),
       DATABASE_URL: url,
       AUTH_SECRET: secret,
@@ -373,6 +396,44 @@ async function measure(
       (run.example ? `  e.g. ${run.example}` : ""),
   );
   return run;
+}
+
+/**
+ * The memory soak: W4 (80 % reads, 20 % the write mix) at a steady open-loop
+ * rate against the service for BENCH_SOAK seconds, in 30 s stretches, its
+ * RSS read after each. Growth after the first minute (warm caches, JIT) is
+ * what a leak would show.
+ */
+async function soakService(context: Context): Promise<Soak> {
+  const load = context.load;
+  const server = context.servers.get("service");
+  if (!load || !server) throw new Error("no load generator or service");
+  const stretchS = Math.min(30, options.soakS);
+  const samples: [number, number][] = [[0, rssMb(server.pid)]];
+  let responses = 0;
+  let errors = 0;
+  let p99Ms = 0;
+  log(`soak: w4-rest at ${options.soakRate} req/s for ${options.soakS} s`);
+  for (let at = 0; at < options.soakS; ) {
+    const durationS = Math.min(stretchS, options.soakS - at);
+    const result = await load.run({
+      baseUrl: server.baseUrl,
+      workload: "w4-rest",
+      mode: "open",
+      connections: 100,
+      rate: options.soakRate,
+      durationS,
+    });
+    at += durationS;
+    responses += result.responses;
+    errors += result.unexpected + result.failures;
+    p99Ms = Math.max(p99Ms, result.latency.p99);
+    samples.push([Math.round(at), rssMb(server.pid)]);
+    log(
+      `soak ${String(Math.round(at)).padStart(4)} s  rss ${rssMb(server.pid).toFixed(1)} MiB  p99 ${result.latency.p99.toFixed(1)} ms`,
+    );
+  }
+  return { workload: "w4-rest", rate: options.soakRate, seconds: options.soakS, samples, responses, errors, p99Ms };
 }
 
 async function matrix(context: Context, rows: RowSpec[], shapeList: Shape[], repeat: number): Promise<Run[]> {
@@ -656,6 +717,7 @@ function targetChecks(cells: Cell[], cost: TokenCost | undefined, peerRan: boole
     ["w1-graphql", "W1 GraphQL throughput at 100 connections", "b2", "B2", 0.6],
     ["w2-rest", "W2 REST throughput at 100 connections", "b2-w2", "B2-W2", 0.5],
     ["w2-graphql", "W2 GraphQL throughput at 100 connections", "b2-w2", "B2-W2", 0.5],
+    ["w3-rest", "W3 REST throughput at 100 connections", "b2-w3", "B2-W3", 0.5],
   ] as const) {
     const mine = cell(row, "c100");
     if (!mine) continue;
@@ -819,11 +881,14 @@ async function main(): Promise<void> {
     const measuredRows = rows.filter((row) => context.servers.has(row.server));
     context.load = await startLoadGenerator(root, fixtures);
     log(`servers: ${[...context.servers.values()].map((s) => `${s.name} pid ${s.pid} :${s.port}`).join(", ")}`);
+    // Before any load: what each server holds at rest.
+    const idleRssMb = Object.fromEntries([...context.servers.values()].map((s) => [s.name, rssMb(s.pid)]));
 
     const shapeList = shapes();
     log(`warm-up of every row`);
     await warmAll(context, measuredRows);
     const runs = await matrix(context, measuredRows, shapeList, options.repeat);
+    const soak = options.soakS > 0 && context.servers.has("service") ? await soakService(context) : undefined;
 
     // The embedded default.
     let pgliteSeedSeconds: number | undefined;
@@ -897,6 +962,7 @@ async function main(): Promise<void> {
         quick: options.quick,
         concurrency: options.concurrency,
         rates: options.rates,
+        processes: options.processes,
         serviceEnv: Object.fromEntries(
           Object.entries(serviceEnv(0, { url: "postgres://…" })).filter(
             ([key]) => !["PATH", "HOME", "TMPDIR", "LANG", "PORT", "AUTH_SECRET", "DATABASE_URL"].includes(key),
@@ -917,6 +983,7 @@ async function main(): Promise<void> {
       targets: targetChecks(cells, cost, peerRan),
       ...(cost === undefined ? {} : { tokenCost: cost }),
       profiles,
+      memory: { idleRssMb, ...(soak === undefined ? {} : { soak }) },
       notes: [
         "Closed loop: autocannon (separate process), N keep-alive connections, no pipelining; latency per response; percentiles computed from every response.",
         "Open loop: a fixed-rate sender in the same load process (node:http keep-alive agent, connections opened as needed); request i is due at start + i/rate and its latency runs from then (no coordinated omission). autocannon's overallRate was not used: it releases each connection's quota at each second boundary (bursts) and back-fills latencies.",
@@ -925,7 +992,7 @@ async function main(): Promise<void> {
         "Peak RSS: VmHWM of the server process (summed over its descendants, should it fork workers), reset before each measured run (clear_refs 5).",
         "Other CPU: the machine's busy time (/proc/stat) during a run less the server's, the database's, the load generator's and the runner's; kept per run in the JSON (otherCpuPct, % of one core). Runs with more than 15 % are listed at the top: something else was using the machine (a few % is normal: kernel network work, the machine's own agents, 10 ms tick rounding).",
         "SQL/req: a separate pass after the timed runs, through a TCP proxy that counts the frontend protocol messages the server sends (Execute + simple Query = statements; Sync + Query = round trips; Parse), one request at a time, every response checked (owner of every listed task, ids, statuses). pg_stat_statements was not used: it needs shared_preload_libraries and a restart.",
-        "B2's SQL is the list query Prisma sends for W1 (one user, every task column, ORDER BY created_at DESC, id DESC, LIMIT 51 for the next-page check), answered as JSON.stringify of 50 rows; B2-W2 (the same server) reads one task by owner and id. The REST list also reads the user's change head before and after the page, the second time with the count (meta.total); the GraphQL W1 query asks for neither. W2 rows' × B2 columns compare with B2-W2.",
+        "B2's SQL is the list query Prisma sends for W1 (one user, every task column, ORDER BY created_at DESC, id DESC, LIMIT 51 for the next-page check), answered as JSON.stringify of 50 rows; B2-W2 (the same server) reads one task by owner and id. The REST list also reads the user's change head before and after the page, the second time with the count (meta.total); the GraphQL W1 query asks for neither. W2 rows' × B2 columns compare with B2-W2. B2-W3 answers the write mix with the service's statements (a create or delete with its change event in one statement; an update or toggle as BEGIN, the write, the event, COMMIT); W3's × B2 columns compare with it.",
         "Profiles: node --cpu-prof on a separate service instance (one process: WEB_CONCURRENCY=1) under W1 at 100 connections; only samples inside the measured window are summarised.",
       ],
       peer: { ran: peerRan, note: peerNote },

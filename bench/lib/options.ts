@@ -18,6 +18,15 @@ export interface BenchOptions {
   concurrency: number[];
   /** Open-loop arrival rates, requests per second. */
   rates: number[];
+  /**
+   * Processes per server: the service's WEB_CONCURRENCY, and as many
+   * node:cluster workers for each baseline and PostGraphile, so that every
+   * row is measured like for like (1: one process against one process).
+   */
+  processes: number;
+  /** Seconds of the memory soak (0: none), and its open-loop rate. */
+  soakS: number;
+  soakRate: number;
   /** Row ids to run (empty: all). */
   rows: string[];
   peer: boolean;
@@ -69,6 +78,9 @@ export function readOptions(resultsDir: string): BenchOptions {
     repeat: Math.round(number("BENCH_REPEAT", quick ? 1 : 3)),
     concurrency: list("BENCH_CONCURRENCY", [1, 10, 100]),
     rates: list("BENCH_RATES", [100, 400]),
+    processes: Math.round(number("BENCH_PROCESSES", 1)),
+    soakS: process.env.BENCH_SOAK?.trim() === "0" ? 0 : number("BENCH_SOAK", 0),
+    soakRate: number("BENCH_SOAK_RATE", 200),
     rows: (process.env.BENCH_ROWS ?? "")
       .split(",")
       .map((row) => row.trim())

@@ -118,6 +118,8 @@ export interface Report {
     quick: boolean;
     concurrency: number[];
     rates: number[];
+    /** Processes per server (the service's WEB_CONCURRENCY; cluster workers of each baseline and the peer). */
+    processes?: number;
     serviceEnv: Record<string, string>;
     peakRssPerRun: boolean;
   };
@@ -137,8 +139,28 @@ export interface Report {
   targets: TargetCheck[];
   tokenCost?: TokenCost;
   profiles: { label: string; summary: ProfileSummary }[];
+  memory?: Memory;
   notes: string[];
   peer: { ran: boolean; note: string };
+}
+
+/** Resident memory of each server: idle, and over a long run at a steady load. */
+export interface Memory {
+  /** RSS (MiB, summed over the server's processes) after start and readiness, before any load. */
+  idleRssMb: Record<string, number>;
+  soak?: Soak;
+}
+
+/** The service under a steady open-loop mix for a long stretch, its RSS sampled as it goes. */
+export interface Soak {
+  workload: string;
+  rate: number;
+  seconds: number;
+  /** [seconds since the start, RSS MiB] after each stretch. */
+  samples: [number, number][];
+  responses: number;
+  errors: number;
+  p99Ms: number;
 }
 
 export function runFrom(
@@ -224,7 +246,9 @@ export function markdown(report: Report): string {
   );
   out.push("");
   out.push(
-    `Runs: ${settings.warmupS} s warm-up then ${settings.durationS} s measured, ${settings.repeat}× per cell, interleaved (every row at one load, then the next load; the row order rotates each round); medians shown, errors summed. ` +
+    `Processes: ${settings.processes ?? "service WEB_CONCURRENCY below; baselines and peer 1"} per server ` +
+      `(the service's WEB_CONCURRENCY, and as many node:cluster workers for B0/B2/B3 and PostGraphile). ` +
+      `Runs: ${settings.warmupS} s warm-up then ${settings.durationS} s measured, ${settings.repeat}× per cell, interleaved (every row at one load, then the next load; the row order rotates each round); medians shown, errors summed. ` +
       `Service env: ${Object.entries(settings.serviceEnv)
         .map(([key, value]) => `${key}=${value}`)
         .join(" ")}.`,
@@ -394,6 +418,47 @@ export function markdown(report: Report): string {
       out.push(`- \`${entry.function}\`: ${from}`);
     }
     out.push("");
+  }
+
+  if (report.memory) {
+    const { idleRssMb, soak } = report.memory;
+    out.push("## Memory");
+    out.push("");
+    const peakOf = (server: string) => {
+      const mine = report.cells.filter((cell) => report.rows.find((row) => row.id === cell.row)?.server === server);
+      return mine.length === 0 ? undefined : Math.max(...mine.map((cell) => cell.peakRssMb));
+    };
+    out.push(
+      table(
+        ["server", "idle RSS MiB", "peak RSS MiB under load (largest cell median)"],
+        Object.entries(idleRssMb).map(([server, idle]) => {
+          const peak = peakOf(server);
+          return [server, fixed(idle, 0), peak === undefined ? "–" : fixed(peak, 0)];
+        }),
+      ),
+    );
+    out.push("");
+    if (soak) {
+      const first = soak.samples.find(([at]) => at >= 60) ?? soak.samples[0];
+      const last = soak.samples.at(-1);
+      const max = Math.max(...soak.samples.map(([, rss]) => rss));
+      out.push(
+        `Soak: ${soak.workload} at ${soak.rate} req/s (open loop) for ${(soak.seconds / 60).toFixed(1)} min against the service: ` +
+          `${soak.responses} responses, ${soak.errors} errors, p99 ${soak.p99Ms.toFixed(1)} ms. ` +
+          (first && last
+            ? `RSS ${fixed(first[1], 0)} MiB at ${first[0]} s, ${fixed(last[1], 0)} MiB at the end (${last[0]} s), at most ${fixed(max, 0)} MiB: ` +
+              `${last[1] - first[1] >= 0 ? "+" : ""}${fixed(last[1] - first[1], 1)} MiB ${first[0] >= 60 ? "after the first minute" : "over the run"}.`
+            : ""),
+      );
+      out.push("");
+      out.push(
+        table(
+          ["s", "RSS MiB"],
+          soak.samples.map(([at, rss]) => [String(at), fixed(rss, 1)]),
+        ),
+      );
+      out.push("");
+    }
   }
 
   out.push("## How it was measured");

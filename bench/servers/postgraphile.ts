@@ -6,7 +6,8 @@
  * BYPASSRLS, and a row-level security policy on `jwt.claims.sub` keeps them to
  * their own tasks (see preparePeer in ../lib/scratch-db.ts).
  *
- * Env: PORT, DATABASE_URL, AUTH_SECRET, PEER_ROLE, DATABASE_POOL_MAX (10).
+ * Env: PORT, DATABASE_URL, AUTH_SECRET, PEER_ROLE, DATABASE_POOL_MAX (10),
+ * WORKERS (1; more: a node:cluster of that many, see ./cluster.ts).
  */
 import "./node22-shims.js";
 import { createServer } from "node:http";
@@ -15,6 +16,7 @@ import { postgraphile } from "postgraphile";
 import { makePgService } from "postgraphile/adaptors/pg";
 import { grafserv } from "postgraphile/grafserv/node";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
+import { servesHere } from "./cluster.js";
 
 function required(name: string): string {
   const value = process.env[name];
@@ -48,25 +50,27 @@ const preset: GraphileConfig.Preset = {
   },
 };
 
-const pgl = postgraphile(preset);
-const serv = pgl.createServ(grafserv);
-const handler = serv.createHandler();
-const server = createServer((req, res) => {
-  if (req.url === "/healthz") {
-    res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
-    return;
-  }
-  handler(req, res);
-});
-// Build the schema (introspection) before saying we listen.
-await pgl.getSchema();
-server.keepAliveTimeout = 65_000;
-server.listen(port, "127.0.0.1", () => console.log(`postgraphile listening on ${port}`));
+if (servesHere("postgraphile")) {
+  const pgl = postgraphile(preset);
+  const serv = pgl.createServ(grafserv);
+  const handler = serv.createHandler();
+  const server = createServer((req, res) => {
+    if (req.url === "/healthz") {
+      res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
+      return;
+    }
+    handler(req, res);
+  });
+  // Build the schema (introspection) before saying we listen.
+  await pgl.getSchema();
+  server.keepAliveTimeout = 65_000;
+  server.listen(port, "127.0.0.1", () => console.log(`postgraphile listening on ${port}`));
 
-const stop = () => {
-  server.close();
-  server.closeAllConnections();
-  void Promise.resolve(pgl.release()).finally(() => process.exit(0));
-};
-process.once("SIGTERM", stop);
-process.once("SIGINT", stop);
+  const stop = () => {
+    server.close();
+    server.closeAllConnections();
+    void Promise.resolve(pgl.release()).finally(() => process.exit(0));
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+}
