@@ -17,8 +17,8 @@ const unavailableCodes = new Set([
 const unavailableKinds = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections"]);
 
 /**
- * The kind of a driver adapter's error. Prisma wraps most as
- * `meta.driverAdapterError`; a statement of an interactive transaction whose
+ * The kind of a driver adapter's error. Prisma wraps a failed statement's as
+ * `meta.driverAdapterError`; a transaction's COMMIT or ROLLBACK whose
  * connection is lost throws the adapter's DriverAdapterError itself, with
  * the kind as its cause.
  */
