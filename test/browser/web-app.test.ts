@@ -80,7 +80,17 @@ async function addTask(page: Page, task: { title: string; due?: string; priority
   if (task.priority) await form.getByLabel("Priority").selectOption(task.priority);
   if (task.labels) await form.getByLabel("Labels (comma-separated)").fill(task.labels);
   await form.getByRole("button", { name: "Add task" }).click();
-  await item(page, task.title).waitFor();
+  await settled(page, task.title);
+}
+
+/**
+ * The task titled `title` is in the list once, as the service's (no longer pending). The live event of a create
+ * can bring the service's copy a moment before the create's answer replaces the pending one.
+ */
+async function settled(page: Page, title: string) {
+  const withTitle = page.locator("li.task .title", { hasText: title });
+  await expect.poll(() => withTitle.allTextContents()).toEqual([title]);
+  await expect.poll(() => page.locator('li.task[data-task-id^="pending:"]').count()).toBe(0);
 }
 
 describe.runIf(available)("the web app at /", () => {
@@ -152,7 +162,8 @@ describe.runIf(available)("the web app at /", () => {
       await newTaskForm(page).getByLabel("Title").focus();
       await page.keyboard.type("Typed task");
       await page.keyboard.press("Enter");
-      await item(page, "Typed task").waitFor();
+      await settled(page, "Typed task");
+      expect(await titles()).toEqual(["Typed task", "Water the plants"]);
       await page.screenshot({ path: path.join(shots, "after-edits.png") });
     } finally {
       await context.close();
