@@ -122,6 +122,15 @@ describe.runIf(usingPostgres)("database faults (PostgreSQL behind a loopback TCP
     return { token, path };
   }
 
+  /** A create with Idempotency-Key `key` (and that title) answers 201, and the list then holds that task alone. */
+  async function expectCreatesOnce(t: TestApp, token: string, path: string, key: string): Promise<void> {
+    const created = taskOf(
+      await rest(t, "POST", path, { token, headers: { "idempotency-key": key }, body: { title: key } }),
+      201,
+    );
+    expect(listOf(await rest(t, "GET", path, { token })).data.map((task) => task.id)).toEqual([created.id]);
+  }
+
   describe("the database is down", () => {
     it.each([
       { refuse: "close", drop: "end" },
@@ -377,11 +386,7 @@ describe.runIf(usingPostgres)("database faults (PostgreSQL behind a loopback TCP
         await admin.query("ROLLBACK");
       }
       // The same key then creates the task once: the lost attempt left nothing behind.
-      const created = taskOf(
-        await rest(t, "POST", path, { token, headers: { "idempotency-key": "lost" }, body: { title: "lost" } }),
-        201,
-      );
-      expect(listOf(await rest(t, "GET", path, { token })).data.map((task) => task.id)).toEqual([created.id]);
+      await expectCreatesOnce(t, token, path, "lost");
     },
     hangTestTimeout,
   );
@@ -407,11 +412,7 @@ describe.runIf(usingPostgres)("database faults (PostgreSQL behind a loopback TCP
         await admin.query("ROLLBACK");
       }
       // Once the lock is gone, the same key creates the task (the failed attempt left nothing behind).
-      const created = taskOf(
-        await rest(t, "POST", path, { token, headers: { "idempotency-key": "stuck" }, body: { title: "stuck" } }),
-        201,
-      );
-      expect(listOf(await rest(t, "GET", path, { token })).data.map((task) => task.id)).toEqual([created.id]);
+      await expectCreatesOnce(t, token, path, "stuck");
     },
     hangTestTimeout,
   );
