@@ -428,9 +428,10 @@ async function soakService(context: Context): Promise<Soak> {
     responses += result.responses;
     errors += result.unexpected + result.failures;
     p99Ms = Math.max(p99Ms, result.latency.p99);
-    samples.push([Math.round(at), rssMb(server.pid)]);
+    const rss = rssMb(server.pid);
+    samples.push([Math.round(at), rss]);
     log(
-      `soak ${String(Math.round(at)).padStart(4)} s  rss ${rssMb(server.pid).toFixed(1)} MiB  p99 ${result.latency.p99.toFixed(1)} ms`,
+      `soak ${String(Math.round(at)).padStart(4)} s  rss ${rss.toFixed(1)} MiB  p99 ${result.latency.p99.toFixed(1)} ms`,
     );
   }
   return { workload: "w4-rest", rate: options.soakRate, seconds: options.soakS, samples, responses, errors, p99Ms };
