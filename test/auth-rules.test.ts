@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { decodeJwt, decodeProtectedHeader } from "jose";
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
+import { createDevTokenIssuer, devTokenTtlSeconds, signLocalToken } from "../src/auth/dev-token.js";
 import { setUpAuth } from "../src/auth/index.js";
 import { createTokenVerifier } from "../src/auth/verify.js";
 import { loadConfig } from "../src/config.js";
@@ -221,6 +223,95 @@ describe("the cache of verified tokens (AUTH_TOKEN_CACHE_SIZE)", () => {
     expect(await upsertsOf(t, c)).toBe(0);
     expect(await upsertsOf(t, a)).toBe(0);
     expect(await upsertsOf(t, b)).toBe(1);
+  });
+});
+
+describe("tokens signed for the local development secret", () => {
+  const secret = new TextEncoder().encode(testSecret);
+  const verifierWith = (env: Record<string, string> = {}) =>
+    createTokenVerifier(loadConfig({ AUTH_SECRET: testSecret, ...env }).auth);
+
+  it("carry sub, iat, exp = iat + ttl, and email, name, iss and aud when given; typ JWT, alg HS256", async () => {
+    const before = Math.floor(Date.now() / 1000);
+    const token = await signLocalToken(secret, {
+      userId: "auth-rules-signed",
+      email: "ada@example.com",
+      name: "Ada",
+      ttlSeconds: 120,
+      issuer: "https://auth.local.example",
+      audience: "https://tasks.local.example",
+    });
+    expect(decodeProtectedHeader(token)).toEqual({ alg: "HS256", typ: "JWT" });
+    const payload = decodeJwt(token);
+    expect(Object.keys(payload).sort()).toEqual(["aud", "email", "exp", "iat", "iss", "name", "sub"]);
+    expect(payload).toMatchObject({
+      sub: "auth-rules-signed",
+      email: "ada@example.com",
+      name: "Ada",
+      iss: "https://auth.local.example",
+      aud: "https://tasks.local.example",
+    });
+    expect(Number(payload.iat)).toBeGreaterThanOrEqual(before);
+    expect(Number(payload.iat)).toBeLessThanOrEqual(Math.floor(Date.now() / 1000));
+    expect(Number(payload.exp) - Number(payload.iat)).toBe(120);
+    const verifier = verifierWith({
+      AUTH_ISSUER: "https://auth.local.example",
+      AUTH_AUDIENCE: "https://tasks.local.example",
+    });
+    expect((await verifier.verify(token)).viewer).toMatchObject({ id: "auth-rules-signed", name: "Ada" });
+  });
+
+  it("leave out the claims not given", async () => {
+    const token = await signLocalToken(secret, { userId: "auth-rules-bare", ttlSeconds: 60 });
+    expect(Object.keys(decodeJwt(token)).sort()).toEqual(["exp", "iat", "sub"]);
+    expect((await verifierWith().verify(token)).viewer).toMatchObject({ id: "auth-rules-bare", email: null });
+  });
+
+  it("the development sign-in issues one-hour tokens with the configured iss and aud, and says when they expire", async () => {
+    const issuer = createDevTokenIssuer(secret, {
+      issuer: "https://auth.dev.example",
+      audience: "https://tasks.dev.example",
+    });
+    const { token, expiresAt } = await issuer.issue("auth-rules-dev");
+    const payload = decodeJwt(token);
+    expect(payload).toMatchObject({
+      sub: "auth-rules-dev",
+      iss: "https://auth.dev.example",
+      aud: "https://tasks.dev.example",
+    });
+    expect(Number(payload.exp) - Number(payload.iat)).toBe(devTokenTtlSeconds);
+    expect(devTokenTtlSeconds).toBe(3600);
+    // The stated expiry is the token's exp, to within the second exp is rounded to.
+    expect(Math.abs(Date.parse(expiresAt) - Number(payload.exp) * 1000)).toBeLessThan(1000);
+    const verifier = verifierWith({
+      AUTH_ISSUER: "https://auth.dev.example",
+      AUTH_AUDIENCE: "https://tasks.dev.example",
+    });
+    expect((await verifier.verify(token)).viewer.id).toBe("auth-rules-dev");
+  });
+});
+
+describe("a cached token's expiry", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("a cached token is answered from the cache until the millisecond its exp is reached, then verified again", async () => {
+    const { auth } = loadConfig({ AUTH_SECRET: testSecret, AUTH_CLOCK_TOLERANCE_S: "0" });
+    const verifier = createTokenVerifier(auth);
+    const token = await mintToken("auth-rules-cache-expiry", { expiresIn: 60 });
+    const exp = Number(decodeJwt(token).exp) * 1000;
+    (await verifier.verify(token)).remember();
+
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(exp - 1);
+    expect((await verifier.verify(token)).fresh).toBe(false);
+    // At exp itself the entry is stale: verified afresh, and jose finds it expired (no tolerance).
+    vi.setSystemTime(exp);
+    await expect(verifier.verify(token)).rejects.toThrow(/^The bearer token has expired\.$/);
+    // And the stale entry is gone: back before exp, the token is verified, not taken from the cache.
+    vi.setSystemTime(exp - 1000);
+    expect((await verifier.verify(token)).fresh).toBe(true);
   });
 });
 

@@ -257,7 +257,10 @@ describe("the change log", () => {
     // Alice's cursors mean positions in Bob's own log, never Alice's events.
     const beyond = await execute(t, TaskChanges, { after: "2" }, bob.token);
     expect(codesOf(beyond)).toEqual(["BAD_USER_INPUT"]);
+    expect(beyond.errors?.[0]?.message).toBe("after: This cursor is beyond your latest change: it is not yours.");
     expect(JSON.stringify(beyond.errors)).not.toContain("alice");
+    // Bob's own head is a cursor of his: nothing after it yet.
+    expect(await changesAfter(bob.token, "1")).toMatchObject({ events: [], hasMore: false, endCursor: "1" });
   });
 
   it("refuses what is not a cursor, with a message that says what to use", async () => {

@@ -14,6 +14,7 @@ import {
   ListLabels,
   ListTasks,
   RemoveTaskLabels,
+  TaskChanges,
   UpdateLabel,
   UpdateTask,
 } from "./helpers/operations.js";
@@ -276,6 +277,24 @@ describe("labels", () => {
     ]);
   });
 
+  it("ignore case by lower-casing: Straße and STRASSE are two labels, listed in the order of their lower-cased names", async () => {
+    const user = await newUser("case");
+    for (const name of ["Straße", "STRASSE", "ab", "A_B", "ǅ"]) {
+      const made = await execute(t, CreateLabel, { input: { name } }, user.token);
+      expect(codesOf(made), name).toEqual([]);
+    }
+    // ǅ (a title-case letter) lower-cases to ǆ, as its upper and lower forms do.
+    for (const name of ["Ǆ", "ǆ", "straße", "strasse"]) {
+      expect(codesOf(await execute(t, CreateLabel, { input: { name } }, user.token)), name).toEqual(["CONFLICT"]);
+    }
+    // By the lower-cased name, code point by code point: "_" (U+005F) sorts before "b", though after "B".
+    const { labels } = dataOf(await execute(t, ListLabels, {}, user.token));
+    expect(labels.map((label) => label.name)).toEqual(["A_B", "ab", "STRASSE", "Straße", "ǅ"]);
+    // A task's labels come in the same order.
+    const task = await create(user.token, { title: "ordered", labels: ["ǆ", "straße", "AB", "a_b", "strasse"] });
+    expect(task.labels.map((label) => label.name)).toEqual(["A_B", "ab", "STRASSE", "Straße", "ǅ"]);
+  });
+
   it("a rename shows on every task (whose version goes up); a delete takes it off every task", async () => {
     const user = await newUser("rename");
     const tasks = [
@@ -328,14 +347,28 @@ describe("labels", () => {
     await expectLabelCountsRight(user.id);
     // The refused call made no labels either.
     expect(dataOf(await execute(t, ListLabels, {}, user.token)).labels.map((l) => l.name)).toEqual(["a", "B", "c"]);
+    // Exactly 20 is allowed, on a new task as on an existing one.
+    const full = dataOf(await execute(t, AddTaskLabels, { id: task.id, names: many }, user.token));
+    expect(full.addTaskLabels.labels).toHaveLength(20);
+    const fresh = await create(user.token, { title: "twenty", labels: [...many, "a", "c"] });
+    expect(fresh.labels).toHaveLength(20);
+    await expectLabelCountsRight(user.id);
   });
 
   it(`are at most ${500} per user: one more is refused, by name or on a task, and nothing is written`, async () => {
     const user = await newUser("cap");
     dataOf(await execute(t, CreateLabel, { input: { name: "first" } }, user.token));
     await t.db.prisma.label.createMany({
-      data: Array.from({ length: 499 }, (_, i) => ({ userId: user.id, name: `bulk ${i}`, nameKey: `bulk ${i}` })),
+      data: Array.from({ length: 497 }, (_, i) => ({ userId: user.id, name: `bulk ${i}`, nameKey: `bulk ${i}` })),
     });
+    // The 499th by name, and the 500th on a task: the cap itself is allowed.
+    dataOf(await execute(t, CreateLabel, { input: { name: "499th" } }, user.token));
+    const last = await rest(t, "POST", `/api/${user.id}/tasks`, {
+      token: user.token,
+      body: { title: "500th", labels: ["first", "500th"] },
+    });
+    expect(taskOf(last, 201).labels).toEqual(["500th", "first"]);
+    await rest(t, "DELETE", `/api/${user.id}/tasks/${taskOf(last, 201).id}`, { token: user.token });
     expect(response400Field(await execute(t, CreateLabel, { input: { name: "one more" } }, user.token))).toBe("name");
     const onTask = await rest(t, "POST", `/api/${user.id}/tasks`, {
       token: user.token,
@@ -350,6 +383,47 @@ describe("labels", () => {
     expect(ok.labels).toEqual(["first"]);
     expect(listOf(await rest(t, "GET", `/api/${user.id}/tasks`, { token: user.token })).meta.total).toBe(1);
     expect(dataOf(await execute(t, ListLabels, {}, user.token)).labels).toHaveLength(500);
+  });
+
+  it("an update that changes neither name nor color changes no task; a new color alone is a change of each", async () => {
+    const user = await newUser("noop");
+    const task = await create(user.token, { title: "t", labels: ["Errands"] });
+    const label = task.labels[0];
+    if (!label) throw new Error("no label");
+    const head = async () => dataOf(await execute(t, TaskChanges, { after: "0" }, user.token)).taskChanges.endCursor;
+    const before = await head();
+    for (const input of [{ name: "Errands" }, { color: null }, { name: "Errands", color: null }]) {
+      expect(dataOf(await execute(t, UpdateLabel, { id: label.id, input }, user.token)).updateLabel.name).toBe(
+        "Errands",
+      );
+    }
+    expect(dataOf(await execute(t, GetTask, { id: task.id }, user.token)).task?.version).toBe(task.version);
+    expect(await head()).toBe(before);
+
+    const recolored = dataOf(await execute(t, UpdateLabel, { id: label.id, input: { color: "#00ff00" } }, user.token));
+    expect(recolored.updateLabel).toMatchObject({ name: "Errands", color: "#00ff00" });
+    expect(dataOf(await execute(t, GetTask, { id: task.id }, user.token)).task?.version).toBe(task.version + 1);
+    expect(await head()).not.toBe(before);
+    // A new case of the same name is a rename too: tasks show the name as written.
+    dataOf(await execute(t, UpdateLabel, { id: label.id, input: { name: "errands" } }, user.token));
+    const read = dataOf(await execute(t, GetTask, { id: task.id }, user.token)).task;
+    expect(read?.labels.map((l) => l.name)).toEqual(["errands"]);
+    expect(read?.version).toBe(task.version + 2);
+  });
+
+  it("of one task asked for twice in one request are given to both", async () => {
+    const user = await newUser("twice");
+    const task = await create(user.token, { title: "t", labels: ["x", "y"] });
+    const response = await t.request("/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${user.token}` },
+      body: JSON.stringify({
+        query: "query Twice($id: ID!) { a: task(id: $id) { labels { name } } b: task(id: $id) { labels { name } } }",
+        variables: { id: task.id },
+      }),
+    });
+    const labels = [{ name: "x" }, { name: "y" }];
+    expect(await response.json()).toEqual({ data: { a: { labels }, b: { labels } } });
   });
 
   it("of another user are invisible, exactly like missing ones", async () => {
