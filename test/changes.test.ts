@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { headOf, headsOf } from "../src/db/changes.js";
 import type { TaskEventFieldsFragment } from "./gql/graphql.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { usingPostgres } from "./helpers/database.js";
@@ -261,6 +262,27 @@ describe("the change log", () => {
     expect(JSON.stringify(beyond.errors)).not.toContain("alice");
     // Bob's own head is a cursor of his: nothing after it yet.
     expect(await changesAfter(bob.token, "1")).toMatchObject({ events: [], hasMore: false, endCursor: "1" });
+  });
+
+  it("the live feed's fallback poll reads many users' heads in one statement, and none without one", async () => {
+    const alice = await newUser("heads-a");
+    const bob = await newUser("heads-b");
+    await create(alice.token, "one");
+    await create(alice.token, "two");
+    await create(bob.token, "three");
+    t.queries.length = 0;
+    const heads = await headsOf(t.db.prisma, [alice.id, bob.id, "heads-nobody"]);
+    expect(heads).toEqual(
+      new Map([
+        [alice.id, 2n],
+        [bob.id, 1n],
+      ]),
+    );
+    expect(t.queries).toHaveLength(1);
+    expect(await headsOf(t.db.prisma, [])).toEqual(new Map());
+    expect(t.queries).toHaveLength(1);
+    expect(await headOf(t.db.prisma, alice.id)).toBe(2n);
+    expect(await headOf(t.db.prisma, "heads-nobody")).toBe(0n);
   });
 
   it("refuses what is not a cursor, with a message that says what to use", async () => {

@@ -1,11 +1,17 @@
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../src/db/database.js";
-import { applyMigrations, createMigration, diffMigrationsToSchema, migrationsDir } from "../src/db/schema-engine.js";
+import {
+  applyMigrations,
+  createMigration,
+  diffMigrationsToSchema,
+  migrationsDir,
+  readMigrations,
+} from "../src/db/schema-engine.js";
 import { usingPostgres } from "./helpers/database.js";
 import { admin, withDatabase } from "./helpers/postgres.js";
 
@@ -138,9 +144,61 @@ describe("migrations", () => {
         expect(created?.name).toMatch(/^\d{14}_init$/);
         expect(await diffMigrationsToSchema(new PrismaPGlite(pglite), dir)).toBe("");
         expect(await createMigration(new PrismaPGlite(pglite), "again", { dir })).toBeUndefined();
+
+        // A draft is written even with nothing to do (for SQL the schema cannot say), and is still no drift.
+        const draft = await createMigration(new PrismaPGlite(pglite), "checks", { dir, draft: true });
+        if (draft === undefined) throw new Error("a draft migration is always written");
+        expect(draft.directory).toBe(path.join(dir, draft.name));
+        expect(await readFile(path.join(draft.directory, "migration.sql"), "utf8")).toBe(
+          "-- This is an empty migration.\n",
+        );
+        expect(await diffMigrationsToSchema(new PrismaPGlite(pglite), dir)).toBe("");
+        expect(await readFile(path.join(dir, "migration_lock.toml"), "utf8")).toBe(
+          await readFile(path.join(migrationsDir, "migration_lock.toml"), "utf8"),
+        );
+        // A name Prisma's folders cannot hold is refused before anything is written.
+        for (const bad of ["Checks", "two words", "", "a-b", "../up"]) {
+          await expect(createMigration(new PrismaPGlite(pglite), bad, { dir })).rejects.toThrow(
+            `Migration name "${bad}" must use only a-z, 0-9 and _.`,
+          );
+        }
+        expect((await readdir(dir)).sort()).toEqual([created?.name, draft.name, "migration_lock.toml"].sort());
       } finally {
         await pglite.close();
       }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("reading the migrations folder", () => {
+  it("lists the migrations in name order with their SQL, and a folder without migration.sql as an error", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "tasks-api-read-migrations-"));
+    try {
+      // Made out of order: the list is by name (the timestamp first), whatever order the folder gives.
+      for (const name of ["20260103000000_c", "20260101000000_a", "20260102000000_b"]) {
+        await mkdir(path.join(dir, name));
+        await writeFile(path.join(dir, name, "migration.sql"), `-- ${name}\n`);
+      }
+      await mkdir(path.join(dir, "20260104000000_empty"));
+      await writeFile(path.join(dir, "notes.txt"), "not a migration");
+      const list = await readMigrations(dir);
+      expect(list.baseDir).toBe(dir);
+      expect(list.lockfile).toEqual({ path: "migration_lock.toml", content: null });
+      expect(list.migrationDirectories.map((entry) => entry.path)).toEqual([
+        "20260101000000_a",
+        "20260102000000_b",
+        "20260103000000_c",
+        "20260104000000_empty",
+      ]);
+      expect(list.migrationDirectories[0]?.migrationFile).toEqual({
+        path: "migration.sql",
+        content: { tag: "ok", value: "-- 20260101000000_a\n" },
+      });
+      expect(list.migrationDirectories[3]?.migrationFile.content).toMatchObject({ tag: "error" });
+      // A folder that does not exist has no migrations.
+      expect((await readMigrations(path.join(dir, "missing"))).migrationDirectories).toEqual([]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
