@@ -347,6 +347,21 @@ describe("the local development secret (no AUTH_SECRET, BETTER_AUTH_SECRET or AU
     expect(await refusalOf(t, await mintToken("auth-rules-local", { secret: testSecret }))).toBe(messages.notValid);
   });
 
+  it("with AUTH_ISSUER and AUTH_AUDIENCE, the development sign-in's tokens carry them and are accepted", async () => {
+    const file = path.join(await tempDir(), "local-auth-secret");
+    const rules = { AUTH_ISSUER: "https://auth.signin.example", AUTH_AUDIENCE: "https://tasks.signin.example" };
+    const t = await startApp({ ...localEnv(file), ...rules });
+    const response = await t.request("/auth/dev-token", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ user: "auth-rules-signin" }),
+    });
+    expect(response.status).toBe(200);
+    const { token } = (await response.json()) as { token: string };
+    expect(decodeJwt(token)).toMatchObject({ iss: rules.AUTH_ISSUER, aud: rules.AUTH_AUDIENCE });
+    expect((await viewerOf(t, token)).id).toBe("auth-rules-signin");
+  });
+
   it("a later start reuses the file: the secret, and tokens signed with it, stay valid", async () => {
     const file = path.join(await tempDir(), "local-auth-secret");
     const first = await startApp(localEnv(file));

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { headOf, headsOf } from "../src/db/changes.js";
+import { headOf, headsOf, purgeChanges } from "../src/db/changes.js";
 import type { TaskEventFieldsFragment } from "./gql/graphql.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { usingPostgres } from "./helpers/database.js";
@@ -185,14 +185,21 @@ describe("the change log", () => {
     const user = await newUser("pages");
     for (let i = 0; i < 7; i++) await create(user.token, `task ${i}`);
     const seen: string[] = [];
+    const more: boolean[] = [];
     let after = "0";
     for (;;) {
       const page = await changesAfter(user.token, after, 3);
       seen.push(...page.events.map((event) => event.task?.title ?? ""));
+      more.push(page.hasMore);
       after = page.endCursor;
       if (!page.hasMore) break;
     }
     expect(seen).toEqual(Array.from({ length: 7 }, (_, i) => `task ${i}`));
+    expect(more).toEqual([true, true, false]);
+    // A page exactly as large as what is left has nothing more; one smaller does.
+    expect((await changesAfter(user.token, "0", 7)).hasMore).toBe(false);
+    expect((await changesAfter(user.token, "1", 6)).hasMore).toBe(false);
+    expect((await changesAfter(user.token, "1", 5)).hasMore).toBe(true);
   });
 
   it("gives a list's changeCursor from the same snapshot as its page", async () => {
@@ -283,6 +290,38 @@ describe("the change log", () => {
     expect(t.queries).toHaveLength(1);
     expect(await headOf(t.db.prisma, alice.id)).toBe(2n);
     expect(await headOf(t.db.prisma, "heads-nobody")).toBe(0n);
+  });
+
+  it.runIf(usingPostgres)("a purge round is skipped while another instance purges", async () => {
+    const user = await newUser("purge-lock");
+    await create(user.token, "aged");
+    await t.db.prisma.$executeRaw`
+      UPDATE task_events SET occurred_at = now() - interval '30 days' WHERE user_id = ${user.id}`;
+    const events = async () =>
+      (
+        await t.db.prisma.$queryRaw<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM task_events WHERE user_id = ${user.id}`
+      )[0]?.n;
+    const url = t.database.url;
+    if (url === undefined) throw new Error("a PostgreSQL test database has a URL");
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    try {
+      // What purgeChanges takes per round, held here as another instance would.
+      await other.query("SELECT pg_advisory_lock(hashtextextended('tasks-api:purge-changes', 0))");
+      expect(await purgeChanges(t.db.prisma, new Date(Date.now() - 20 * 86_400_000))).toBe(0);
+      expect(await events()).toBe(1);
+      await other.query("SELECT pg_advisory_unlock(hashtextextended('tasks-api:purge-changes', 0))");
+      // Free again: this round, or the app's own, drops it.
+      await expect
+        .poll(async () => {
+          await purgeChanges(t.db.prisma, new Date(Date.now() - 20 * 86_400_000));
+          return events();
+        })
+        .toBe(0);
+    } finally {
+      await other.end();
+    }
   });
 
   it("refuses what is not a cursor, with a message that says what to use", async () => {

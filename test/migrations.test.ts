@@ -133,7 +133,9 @@ describe("migrations", () => {
   });
 
   it("a changed schema is detected as drift and written as a new migration", async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), "tasks-api-migrations-"));
+    const parent = await mkdtemp(path.join(tmpdir(), "tasks-api-migrations-"));
+    // A project's first migration: the folder does not exist yet.
+    const dir = path.join(parent, "prisma", "migrations");
     try {
       // With no migrations at all, the whole schema is the difference.
       const pglite = await PGlite.create("memory://");
@@ -167,7 +169,7 @@ describe("migrations", () => {
         await pglite.close();
       }
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await rm(parent, { recursive: true, force: true });
     }
   });
 });

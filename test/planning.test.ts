@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addDays, dayOf, formatCalendarDate } from "../src/calendar.js";
 import type { CreateTaskInput, ListTasksQuery, TaskFieldsFragment, TaskFilter, TaskOrder } from "./gql/graphql.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
+import { usingPostgres } from "./helpers/database.js";
 import { codesOf, dataOf, execute } from "./helpers/graphql.js";
 import {
   AddTaskLabels,
@@ -411,9 +412,10 @@ describe("labels", () => {
     expect(read?.version).toBe(task.version + 2);
   });
 
-  it("of one task asked for twice in one request are given to both", async () => {
+  it("of one task asked for twice in one request are given to both, from one statement", async () => {
     const user = await newUser("twice");
     const task = await create(user.token, { title: "t", labels: ["x", "y"] });
+    t.queries.length = 0;
     const response = await t.request("/graphql", {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${user.token}` },
@@ -424,6 +426,27 @@ describe("labels", () => {
     });
     const labels = [{ name: "x" }, { name: "y" }];
     expect(await response.json()).toEqual({ data: { a: { labels }, b: { labels } } });
+    // In one statement: both asks wait for the same batch.
+    expect(t.queries.filter((sql) => /\bJOIN labels l\b/.test(sql))).toHaveLength(1);
+  });
+
+  it.runIf(usingPostgres)("the per-user cap holds when many new labels are made at once", async () => {
+    const user = await newUser("cap-race");
+    dataOf(await execute(t, ListLabels, {}, user.token));
+    await t.db.prisma.label.createMany({
+      data: Array.from({ length: 498 }, (_, i) => ({ userId: user.id, name: `bulk ${i}`, nameKey: `bulk ${i}` })),
+    });
+    // Two places are left; six requests want one each, by name or on a new task, all at once.
+    const results = await Promise.all([
+      ...["n1", "n2", "n3"].map((name) => execute(t, CreateLabel, { input: { name } }, user.token)),
+      ...["t1", "t2", "t3"].map((name) =>
+        execute(t, CreateTask, { input: { title: name, labels: [name] } }, user.token),
+      ),
+    ]);
+    const codes = results.map((result) => codesOf(result)[0] ?? "OK");
+    expect(codes.filter((code) => code === "OK")).toHaveLength(2);
+    expect(codes.filter((code) => code === "BAD_USER_INPUT")).toHaveLength(4);
+    expect(dataOf(await execute(t, ListLabels, {}, user.token)).labels).toHaveLength(500);
   });
 
   it("of another user are invisible, exactly like missing ones", async () => {

@@ -2,12 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { dataOf, execute } from "./helpers/graphql.js";
 import {
+  AddTaskLabels,
+  CreateLabel,
   CreateTask,
   GetTask,
   GetTaskTitle,
   ListTasks,
   ListTaskTitles,
+  RemoveTaskLabels,
   ToggleTaskCompletedBrief,
+  UpdateLabel,
   ViewerId,
   ViewerWithTasks,
 } from "./helpers/operations.js";
@@ -155,5 +159,86 @@ describe("SQL statements per request", () => {
     const count = (statements: string[]) => statements.filter((sql) => /\bCOUNT\s*\(/i.test(sql)).length;
     expect(count(await statementsOf(() => execute(t, ListTaskTitles, { first: 10 }, token)))).toBe(0);
     expect(count(await statementsOf(() => execute(t, ListTasks, { first: 10 }, token)))).toBe(1);
+  });
+});
+
+describe("label statements, only where there is something to do", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  /** The statements of one request that read or write labels or the change log. */
+  async function labelStatementsOf(run: () => Promise<unknown>): Promise<string[]> {
+    t.queries.length = 0;
+    await run();
+    return t.queries.filter((sql) => /\b(task_labels|labels|task_events)\b|pg_advisory_xact_lock/.test(sql));
+  }
+
+  it("a page of tasks with labels reads them in one statement; a page with none, in none", async () => {
+    const token = await mintToken("statements-labels");
+    for (const title of ["a", "b", "c"]) {
+      dataOf(await execute(t, CreateTask, { input: { title, labels: [title, "shared"] } }, token));
+    }
+    const page = await labelStatementsOf(async () => {
+      const { tasks } = dataOf(await execute(t, ListTasks, { first: 10 }, token));
+      expect(tasks.edges.map((edge) => edge.node.labels.map((label) => label.name))).toEqual([
+        ["c", "shared"],
+        ["b", "shared"],
+        ["a", "shared"],
+      ]);
+    });
+    expect(page).toHaveLength(1);
+
+    const bare = await mintToken("statements-no-labels");
+    for (const title of ["x", "y"]) dataOf(await execute(t, CreateTask, { input: { title } }, bare));
+    const none = await labelStatementsOf(async () => {
+      const { tasks } = dataOf(await execute(t, ListTasks, { first: 10 }, bare));
+      expect(tasks.edges.map((edge) => edge.node.labels)).toEqual([[], []]);
+    });
+    expect(none).toEqual([]);
+  });
+
+  it("adding or removing no labels touches no label table; existing labels are found without the per-user lock", async () => {
+    const token = await mintToken("statements-label-writes");
+    const task = dataOf(await execute(t, CreateTask, { input: { title: "t" } }, token)).createTask;
+    const added = await labelStatementsOf(async () => {
+      expect(dataOf(await execute(t, AddTaskLabels, { id: task.id, names: [] }, token)).addTaskLabels.labels).toEqual(
+        [],
+      );
+    });
+    const removed = await labelStatementsOf(async () => {
+      expect(
+        dataOf(await execute(t, RemoveTaskLabels, { id: task.id, names: [] }, token)).removeTaskLabels.labels,
+      ).toEqual([]);
+    });
+    // Only the change each records.
+    for (const statements of [added, removed]) {
+      expect(statements.filter((sql) => !/\btask_events\b/.test(sql))).toEqual([]);
+      expect(statements).toHaveLength(1);
+    }
+
+    dataOf(await execute(t, CreateTask, { input: { title: "makes home", labels: ["home"] } }, token));
+    const existing = await labelStatementsOf(() =>
+      execute(t, CreateTask, { input: { title: "finds home", labels: ["HOME"] } }, token),
+    );
+    expect(existing.filter((sql) => /pg_advisory_xact_lock/.test(sql))).toEqual([]);
+    // The check can tell: a new name takes the lock.
+    const made = await labelStatementsOf(() =>
+      execute(t, CreateTask, { input: { title: "makes work", labels: ["home", "work"] } }, token),
+    );
+    expect(made.filter((sql) => /pg_advisory_xact_lock/.test(sql))).toHaveLength(1);
+  });
+
+  it("renaming a label no task carries records no change", async () => {
+    const token = await mintToken("statements-label-rename");
+    const label = dataOf(await execute(t, CreateLabel, { input: { name: "unused" } }, token)).createLabel;
+    const statements = await labelStatementsOf(async () => {
+      const renamed = dataOf(await execute(t, UpdateLabel, { id: label.id, input: { name: "still unused" } }, token));
+      expect(renamed.updateLabel.name).toBe("still unused");
+    });
+    expect(statements.filter((sql) => /\btask_events\b/.test(sql))).toEqual([]);
+    expect(statements.length).toBeGreaterThan(0);
   });
 });

@@ -138,10 +138,10 @@ export async function updateLabel(
 /** Deletes a label and takes it off every task (whose versions go up). */
 export async function deleteLabel(prisma: PrismaClient, userId: string, id: string): Promise<{ id: string }> {
   return prisma.$transaction(async (tx) => {
+    // Locked, the row cannot go away before the delete below.
     if ((await lockLabel(tx, userId, id)) === undefined) throw new NotFoundError("Label");
     const touched = await touchTasksLabelled(tx, userId, id, "removing");
-    const { count } = await tx.label.deleteMany({ where: { id, userId } });
-    if (count === 0) throw new NotFoundError("Label");
+    await tx.label.deleteMany({ where: { id, userId } });
     await recordChanges(tx, userId, "UPDATED", touched);
     return { id };
   });
