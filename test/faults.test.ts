@@ -7,7 +7,7 @@ import { createTestDatabase, type TestDatabase, usingPostgres } from "./helpers/
 import { codesOf, dataOf, execute, type GraphQLResponse } from "./helpers/graphql.js";
 import { hangAfterMs, type Outcome, within } from "./helpers/hangs.js";
 import { startTcpProxy, type TcpProxy } from "./helpers/net/tcp-proxy.js";
-import { CreateTask, ListTasks } from "./helpers/operations.js";
+import { CreateLabel, CreateTask, ListTasks } from "./helpers/operations.js";
 import { errorOf, listOf, type RestResponse, rest, taskOf } from "./helpers/rest.js";
 import { mintToken } from "./helpers/tokens.js";
 
@@ -348,6 +348,45 @@ describe.runIf(usingPostgres)("database faults (PostgreSQL behind a loopback TCP
       // Nothing was written; the same create then succeeds on a new connection.
       expect(listOf(await rest(t, "GET", path, { token })).meta.total).toBe(0);
       expect(taskOf(await rest(t, "POST", path, { token, body }), 201).labels).toEqual(["home"]);
+    },
+    hangTestTimeout,
+  );
+
+  it(
+    "a task's labels lost on the way (their read's connection dropped): 503, not a hang, then read again",
+    async () => {
+      const writer = await faultyApp();
+      const { token, path } = await signedIn(writer.t, "faults-labels-lost");
+      const task = taskOf(await rest(writer.t, "POST", path, { token, body: { title: "t", labels: ["home"] } }), 201);
+      // A second instance, whose connections have not yet sent (prepared) the label read: its text is on the wire.
+      const { t, proxy } = await faultyApp();
+      proxy.dropOn("JOIN labels l", "reset");
+      expectRestUnavailable(await within(rest(t, "GET", `${path}/${task.id}`, { token })), "GET, labels lost");
+      expect(taskOf(await rest(t, "GET", `${path}/${task.id}`, { token })).labels).toEqual(["home"]);
+    },
+    hangTestTimeout,
+  );
+
+  it(
+    "a label made while another transaction holds the same name uncommitted: 503 when it times out, not 409; made once that one rolls back",
+    async () => {
+      const { t } = await faultyApp({ statementTimeoutMs: 1_500 });
+      const user = "faults-label-wait";
+      const { token } = await signedIn(t, user);
+      const admin = await adminClient();
+      await admin.query("BEGIN");
+      await admin.query("INSERT INTO labels (user_id, name, name_key, updated_at) VALUES ($1, 'Dup', 'dup', now())", [
+        user,
+      ]);
+      try {
+        // The unique index makes the create wait for that transaction, past the statement timeout.
+        const made = await within(execute(t, CreateLabel, { input: { name: "dup" } }, token));
+        expectGraphQLUnavailable(made, "createLabel behind an uncommitted same name");
+      } finally {
+        await admin.query("ROLLBACK");
+      }
+      const again = await execute(t, CreateLabel, { input: { name: "dup" } }, token);
+      expect(dataOf(again).createLabel.name).toBe("dup");
     },
     hangTestTimeout,
   );

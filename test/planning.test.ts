@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addDays, dayOf, formatCalendarDate } from "../src/calendar.js";
 import type { CreateTaskInput, ListTasksQuery, TaskFieldsFragment, TaskFilter, TaskOrder } from "./gql/graphql.js";
@@ -447,6 +448,40 @@ describe("labels", () => {
     expect(codes.filter((code) => code === "OK")).toHaveLength(2);
     expect(codes.filter((code) => code === "BAD_USER_INPUT")).toHaveLength(4);
     expect(dataOf(await execute(t, ListLabels, {}, user.token)).labels).toHaveLength(500);
+  });
+
+  it.runIf(usingPostgres)("one user's label writes never wait for another user's", async () => {
+    const alice = await newUser("lock-a");
+    const bob = await newUser("lock-b");
+    for (const user of [alice, bob]) dataOf(await execute(t, ListLabels, {}, user.token));
+    const url = t.database.url;
+    if (url === undefined) throw new Error("a PostgreSQL test database has a URL");
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    try {
+      // Alice's per-user label lock, held as a slow write of hers would hold it.
+      await other.query("BEGIN");
+      await other.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`labels:${alice.id}`]);
+      const alices = execute(t, CreateLabel, { input: { name: "waits" } }, alice.token);
+      const waiting = async () =>
+        (
+          await other.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+          )
+        ).rows[0]?.n;
+      await expect.poll(waiting).toBe(1);
+      // Bob's goes through meanwhile (a hang here fails the test).
+      const bobs = await Promise.race([
+        execute(t, CreateLabel, { input: { name: "free" } }, bob.token),
+        new Promise<"waited">((resolve) => setTimeout(() => resolve("waited"), 10_000)),
+      ]);
+      expect(bobs === "waited" ? bobs : codesOf(bobs)).toEqual([]);
+      expect(await waiting()).toBe(1);
+      await other.query("ROLLBACK");
+      expect(codesOf(await alices)).toEqual([]);
+    } finally {
+      await other.end();
+    }
   });
 
   it("of another user are invisible, exactly like missing ones", async () => {

@@ -15,6 +15,7 @@ import {
   ViewerId,
   ViewerWithTasks,
 } from "./helpers/operations.js";
+import { listOf, rest } from "./helpers/rest.js";
 import { mintToken } from "./helpers/tokens.js";
 
 /** What reaches the database: persistence across app instances, and how many SQL statements a request costs. */
@@ -198,6 +199,21 @@ describe("label statements, only where there is something to do", () => {
       expect(tasks.edges.map((edge) => edge.node.labels)).toEqual([[], []]);
     });
     expect(none).toEqual([]);
+    // REST reads a page, its labels and the change head together (src/schema/task.ts, resolveTaskList).
+    const restPage = await labelStatementsOf(async () => {
+      const list = listOf(await rest(t, "GET", "/api/statements-labels/tasks", { token }));
+      expect(list.data.map((task) => task.labels)).toEqual([
+        ["c", "shared"],
+        ["b", "shared"],
+        ["a", "shared"],
+      ]);
+    });
+    expect(restPage).toHaveLength(1);
+    const restNone = await labelStatementsOf(async () => {
+      const list = listOf(await rest(t, "GET", "/api/statements-no-labels/tasks", { token: bare }));
+      expect(list.data.map((task) => task.labels)).toEqual([[], []]);
+    });
+    expect(restNone).toEqual([]);
   });
 
   it("adding or removing no labels touches no label table; existing labels are found without the per-user lock", async () => {
