@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdir, readdir } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
 import { neonConfig } from "@neondatabase/serverless";
@@ -107,7 +108,7 @@ async function openDriver(config: DatabaseConfig, options: OpenOptions): Promise
       // no listener, would crash the process.
       pool.on("error", (error) => options.onPoolError?.(error));
       return {
-        adapter: new PrismaPg(pool),
+        adapter: new PrismaPg(pool, { statementNameGenerator: statementName }),
         migrationAdapter: () => migrationAdapter(config.url),
         close: () => pool.end(),
       };
@@ -141,6 +142,20 @@ async function openDriver(config: DatabaseConfig, options: OpenOptions): Promise
       };
     }
   }
+}
+
+/**
+ * Named prepared statements: each connection parses and plans a statement
+ * once, then only binds and executes it. The service sends a few dozen
+ * statement shapes (values are always parameters), so the per-connection
+ * cache stays small. The name is a hash of the SQL text, so equal text gets
+ * one name on every connection and in every process. Measured (npm run bench,
+ * one process, interleaved with the commit before, medians of 3): PostgreSQL
+ * CPU per request W1 REST 0.84 → 0.65 ms, W2 REST 0.16 → 0.14, W3 1.07 →
+ * 0.76; W3 throughput 659 → 733 req/s, the reads' within noise.
+ */
+function statementName(query: { sql: string }): string {
+  return `tasks_api_${createHash("sha256").update(query.sql).digest("base64url").slice(0, 22)}`;
 }
 
 /**
