@@ -413,10 +413,9 @@ describe("labels", () => {
     expect(read?.version).toBe(task.version + 2);
   });
 
-  it("of one task asked for twice in one request are given to both, from one statement", async () => {
+  it("of one task asked for twice in one request are given to both", async () => {
     const user = await newUser("twice");
     const task = await create(user.token, { title: "t", labels: ["x", "y"] });
-    t.queries.length = 0;
     const response = await t.request("/graphql", {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${user.token}` },
@@ -426,9 +425,10 @@ describe("labels", () => {
       }),
     });
     const labels = [{ name: "x" }, { name: "y" }];
+    // On the embedded database both asks land in one batch of the loader, two waiters for one task; on
+    // PostgreSQL the two task reads may answer on different turns of the event loop, each with its own batch.
+    // (That a page's labels take one statement is in queries.test.ts.)
     expect(await response.json()).toEqual({ data: { a: { labels }, b: { labels } } });
-    // In one statement: both asks wait for the same batch.
-    expect(t.queries.filter((sql) => /\bJOIN labels l\b/.test(sql))).toHaveLength(1);
   });
 
   it.runIf(usingPostgres)("the per-user cap holds when many new labels are made at once", async () => {
