@@ -466,7 +466,8 @@ describe("labels", () => {
       const waiting = async () =>
         (
           await other.query<{ n: number }>(
-            "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+            `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
           )
         ).rows[0]?.n;
       await expect.poll(waiting).toBe(1);
