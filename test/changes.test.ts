@@ -1,10 +1,9 @@
 import { randomUUID } from "node:crypto";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { headOf, headsOf, purgeChanges } from "../src/db/changes.js";
 import type { TaskEventFieldsFragment } from "./gql/graphql.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
-import { usingPostgres } from "./helpers/database.js";
+import { usingPostgres, withClient } from "./helpers/database.js";
 import { codesOf, dataOf, execute } from "./helpers/graphql.js";
 import { subscribeSse } from "./helpers/live.js";
 import {
@@ -218,39 +217,36 @@ describe("the change log", () => {
     async () => {
       const user = await newUser("racing");
       const task = await create(user.token, "before");
-      const url = t.database.url;
-      if (url === undefined) throw new Error("a PostgreSQL test database has a URL");
-      const writer = new pg.Client({ connectionString: url });
-      await writer.connect();
-      try {
-        // Hold the tasks table so that the list's page read waits, then commit a write (as the API writes:
-        // the row and the user's head together) while it waits: the page it then reads shows the write.
-        await writer.query("BEGIN");
-        await writer.query("LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE");
-        const listing = execute(t, ListTasksWithChangeCursor, { first: 10 }, user.token);
-        await expect
-          .poll(async () => {
-            const { rows } = await writer.query<{ waiting: number }>(
-              `SELECT count(*)::int AS waiting FROM pg_locks
-               WHERE relation = 'tasks'::regclass AND NOT granted`,
-            );
-            return rows[0]?.waiting;
-          })
-          .toBe(1);
-        await writer.query("UPDATE tasks SET title = 'during', version = version + 1 WHERE id = $1", [task.id]);
-        const { rows } = await writer.query<{ head: string }>(
-          "UPDATE users SET change_seq = change_seq + 1 WHERE id = $1 RETURNING change_seq::text AS head",
-          [user.id],
-        );
-        await writer.query("COMMIT");
-        const { tasks } = dataOf(await listing);
-        expect(tasks.edges.map((edge) => [edge.node.title, edge.node.version])).toEqual([["during", 2]]);
-        // The cursor is the one the page is the state of: not the head read before the write landed.
-        expect(tasks.changeCursor).toBe(rows[0]?.head);
-      } finally {
-        await writer.query("ROLLBACK").catch(() => {});
-        await writer.end();
-      }
+      await withClient(t.database, async (writer) => {
+        try {
+          // Hold the tasks table so that the list's page read waits, then commit a write (as the API writes:
+          // the row and the user's head together) while it waits: the page it then reads shows the write.
+          await writer.query("BEGIN");
+          await writer.query("LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE");
+          const listing = execute(t, ListTasksWithChangeCursor, { first: 10 }, user.token);
+          await expect
+            .poll(async () => {
+              const { rows } = await writer.query<{ waiting: number }>(
+                `SELECT count(*)::int AS waiting FROM pg_locks
+                 WHERE relation = 'tasks'::regclass AND NOT granted`,
+              );
+              return rows[0]?.waiting;
+            })
+            .toBe(1);
+          await writer.query("UPDATE tasks SET title = 'during', version = version + 1 WHERE id = $1", [task.id]);
+          const { rows } = await writer.query<{ head: string }>(
+            "UPDATE users SET change_seq = change_seq + 1 WHERE id = $1 RETURNING change_seq::text AS head",
+            [user.id],
+          );
+          await writer.query("COMMIT");
+          const { tasks } = dataOf(await listing);
+          expect(tasks.edges.map((edge) => [edge.node.title, edge.node.version])).toEqual([["during", 2]]);
+          // The cursor is the one the page is the state of: not the head read before the write landed.
+          expect(tasks.changeCursor).toBe(rows[0]?.head);
+        } finally {
+          await writer.query("ROLLBACK").catch(() => {});
+        }
+      });
     },
   );
 
@@ -302,11 +298,7 @@ describe("the change log", () => {
         await t.db.prisma.$queryRaw<{ n: number }[]>`
         SELECT count(*)::int AS n FROM task_events WHERE user_id = ${user.id}`
       )[0]?.n;
-    const url = t.database.url;
-    if (url === undefined) throw new Error("a PostgreSQL test database has a URL");
-    const other = new pg.Client({ connectionString: url });
-    await other.connect();
-    try {
+    await withClient(t.database, async (other) => {
       // What purgeChanges takes per round, held here as another instance would.
       await other.query("SELECT pg_advisory_lock(hashtextextended('tasks-api:purge-changes', 0))");
       expect(await purgeChanges(t.db.prisma, new Date(Date.now() - 20 * 86_400_000))).toBe(0);
@@ -319,9 +311,7 @@ describe("the change log", () => {
           return events();
         })
         .toBe(0);
-    } finally {
-      await other.end();
-    }
+    });
   });
 
   it("refuses what is not a cursor, with a message that says what to use", async () => {

@@ -1,10 +1,9 @@
 import { randomUUID } from "node:crypto";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addDays, dayOf, formatCalendarDate } from "../src/calendar.js";
 import type { CreateTaskInput, ListTasksQuery, TaskFieldsFragment, TaskFilter, TaskOrder } from "./gql/graphql.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
-import { usingPostgres } from "./helpers/database.js";
+import { usingPostgres, withClient } from "./helpers/database.js";
 import { codesOf, dataOf, execute } from "./helpers/graphql.js";
 import {
   AddTaskLabels,
@@ -454,11 +453,7 @@ describe("labels", () => {
     const alice = await newUser("lock-a");
     const bob = await newUser("lock-b");
     for (const user of [alice, bob]) dataOf(await execute(t, ListLabels, {}, user.token));
-    const url = t.database.url;
-    if (url === undefined) throw new Error("a PostgreSQL test database has a URL");
-    const other = new pg.Client({ connectionString: url });
-    await other.connect();
-    try {
+    await withClient(t.database, async (other) => {
       // Alice's per-user label lock, held as a slow write of hers would hold it.
       await other.query("BEGIN");
       await other.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`labels:${alice.id}`]);
@@ -480,9 +475,7 @@ describe("labels", () => {
       expect(await waiting()).toBe(1);
       await other.query("ROLLBACK");
       expect(codesOf(await alices)).toEqual([]);
-    } finally {
-      await other.end();
-    }
+    });
   });
 
   it("of another user are invisible, exactly like missing ones", async () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
+import type pg from "pg";
 import { inject } from "vitest";
 import type { DatabaseConfig } from "../../src/config.js";
 import type { OpenOptions } from "../../src/db/database.js";
@@ -16,6 +17,12 @@ export interface TestDatabase {
 }
 
 export const usingPostgres = inject("template").kind === "postgres";
+
+/** Runs `run` with a plain client of its own on this test database (PostgreSQL runs only), closed afterwards. */
+export function withClient<T>(db: TestDatabase, run: (client: pg.Client) => Promise<T>): Promise<T> {
+  if (db.url === undefined) throw new Error("Only a PostgreSQL test database has a URL.");
+  return admin(db.url, run);
+}
 
 /** A fresh, migrated database for one test file: a copy of the run's template. */
 export async function createTestDatabase(): Promise<TestDatabase> {
