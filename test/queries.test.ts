@@ -22,6 +22,13 @@ import { mintToken } from "./helpers/tokens.js";
 
 const mentionsUsers = (sql: string) => /\bFROM\s+("public"\.)?"?users"?|\bJOIN\s+("public"\.)?"?users"?/i.test(sql);
 
+/** The statements `run` (one request) sent through `t`. */
+async function statementsSent(t: TestApp, run: () => Promise<unknown>): Promise<string[]> {
+  t.queries.length = 0;
+  await run();
+  return [...t.queries];
+}
+
 describe("persistence", () => {
   let t: TestApp;
   beforeAll(async () => {
@@ -91,12 +98,7 @@ describe("SQL statements per request", () => {
     return token;
   };
 
-  /** The statements one request sent. */
-  async function statementsOf(run: () => Promise<unknown>): Promise<string[]> {
-    t.queries.length = 0;
-    await run();
-    return [...t.queries];
-  }
+  const statementsOf = (run: () => Promise<unknown>) => statementsSent(t, run);
 
   it("a page of tasks with their owner costs the same few statements for 5 tasks as for 50", async () => {
     const counts: number[] = [];
@@ -172,9 +174,9 @@ describe("label statements, only where there is something to do", () => {
 
   /** The statements of one request that read or write labels or the change log. */
   async function labelStatementsOf(run: () => Promise<unknown>): Promise<string[]> {
-    t.queries.length = 0;
-    await run();
-    return t.queries.filter((sql) => /\b(task_labels|labels|task_events)\b|pg_advisory_xact_lock/.test(sql));
+    return (await statementsSent(t, run)).filter((sql) =>
+      /\b(task_labels|labels|task_events)\b|pg_advisory_xact_lock/.test(sql),
+    );
   }
 
   it("a page of tasks with labels reads them in one statement; a page with none, in none", async () => {
