@@ -291,8 +291,6 @@ describe("the change log", () => {
   it.runIf(usingPostgres)("a purge round is skipped while another instance purges", async () => {
     const user = await newUser("purge-lock");
     await create(user.token, "aged");
-    await t.db.prisma.$executeRaw`
-      UPDATE task_events SET occurred_at = now() - interval '30 days' WHERE user_id = ${user.id}`;
     const events = async () =>
       (
         await t.db.prisma.$queryRaw<{ n: number }[]>`
@@ -301,6 +299,9 @@ describe("the change log", () => {
     await withClient(t.database, async (other) => {
       // What purgeChanges takes per round, held here as another instance would.
       await other.query("SELECT pg_advisory_lock(hashtextextended('tasks-api:purge-changes', 0))");
+      // Aged only now that the lock is held, so the app's own purge timer cannot take it first.
+      await t.db.prisma.$executeRaw`
+        UPDATE task_events SET occurred_at = now() - interval '30 days' WHERE user_id = ${user.id}`;
       expect(await purgeChanges(t.db.prisma, new Date(Date.now() - 20 * 86_400_000))).toBe(0);
       expect(await events()).toBe(1);
       await other.query("SELECT pg_advisory_unlock(hashtextextended('tasks-api:purge-changes', 0))");
