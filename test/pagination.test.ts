@@ -3,7 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ListTasksQuery, ListTasksQueryVariables } from "./gql/graphql.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { codesOf, dataOf, execute, type GraphQLResponse } from "./helpers/graphql.js";
-import { ListTasks, ListTaskTitles, SetTaskCompleted, ViewerId } from "./helpers/operations.js";
+import {
+  AddTaskLabels,
+  CreateLabel,
+  ListTasks,
+  ListTasksAtHead,
+  ListTaskTitles,
+  SetTaskCompleted,
+  ViewerId,
+} from "./helpers/operations.js";
 import { mintToken } from "./helpers/tokens.js";
 
 /** tasks(first/after/last/before, filter, orderBy) and totalCount: keyset pages over a real database. */
@@ -185,6 +193,84 @@ describe("tasks pagination", () => {
         expect(statements[0]).not.toMatch(/\bOFFSET\s+[1-9]/i);
       }
     });
+  });
+
+  it("the hot list read in one statement (with its head, count and labels) pages exactly like one read through Prisma", async () => {
+    const user = "page-at-head";
+    const token = await tokenFor(user);
+    const base = Date.parse("2026-02-01T00:00:00.000Z");
+    // 23 tasks, 9 of them created at one instant, every third completed.
+    await t.db.prisma.task.createMany({
+      data: Array.from({ length: 23 }, (_, i) => {
+        const createdAt = new Date(base + (i >= 7 && i < 16 ? 7 : i) * 60_000);
+        const isCompleted = i % 3 === 0;
+        return {
+          userId: user,
+          title: `head ${i}`,
+          createdAt,
+          updatedAt: createdAt,
+          isCompleted,
+          completedAt: isCompleted ? createdAt : null,
+        };
+      }),
+    });
+    // Some carry labels, one of them with a color: read in the same statement, they must match Prisma's.
+    dataOf(await execute(t, CreateLabel, { input: { name: "Red", color: "#ff0000" } }, token));
+    const rows = (await rowsOf(user)).sort(compareBy("createdAt", "desc"));
+    for (const [i, names] of [
+      [0, ["red", "zeta"]],
+      [5, ["alpha"]],
+      [9, ["Red"]],
+      [22, ["b", "a", "c"]],
+    ] as const) {
+      const id = rows[i]?.id ?? "";
+      expect(dataOf(await execute(t, AddTaskLabels, { id, names: [...names] }, token)).addTaskLabels.id).toBe(id);
+    }
+    const head = (await t.db.prisma.user.findUniqueOrThrow({ where: { id: user } })).changeSeq.toString();
+    // Every priority: the same tasks, but not a list by status alone, so read through Prisma.
+    const priorities = ["NONE", "LOW", "MEDIUM", "HIGH", "URGENT"] as const;
+    const both = async (variables: ListTasksQueryVariables) => {
+      const throughPrisma = { ...variables, filter: { ...variables.filter, priorities: [...priorities] } };
+      const plain = dataOf(await execute(t, ListTasks, throughPrisma, token)).tasks;
+      t.queries.length = 0;
+      const { changeCursor, ...atHead } = dataOf(await execute(t, ListTasksAtHead, variables, token)).tasks;
+      // One statement: the page, the head and the count together (the owner, asked for too, is another).
+      const reads = t.queries.filter((sql) => !/^SELECT "public"\."users"\./.test(sql));
+      expect(reads, reads.join("\n")).toHaveLength(1);
+      expect(reads[0]).toMatch(/change_seq[\s\S]*count\(\*\)[\s\S]*FROM tasks/);
+      expect(atHead).toEqual(plain);
+      expect(changeCursor).toBe(head);
+      return plain;
+    };
+    let pages = 0;
+    for (const orderBy of [
+      undefined,
+      { field: "CREATED_AT", direction: "ASC" },
+      { field: "CREATED_AT", direction: "DESC" },
+    ] as const) {
+      for (const filter of [undefined, { status: "OPEN" }, { status: "COMPLETED" }, { status: "ALL" }] as const) {
+        const [size, variables] = [4, { orderBy, filter }];
+        const all = await both({ ...variables, first: 100 });
+        expect(all.totalCount).toBe(filter?.status === "COMPLETED" ? 8 : filter?.status === "OPEN" ? 15 : 23);
+        for (let after: string | null = null, guard = 0; guard < 10; guard++, pages++) {
+          const page: Connection = await both({ ...variables, first: size, after });
+          if (!page.pageInfo.hasNextPage) break;
+          after = page.pageInfo.endCursor;
+        }
+        for (let before: string | null = null, guard = 0; guard < 10; guard++, pages++) {
+          const page: Connection = await both({ ...variables, last: size, before });
+          if (!page.pageInfo.hasPreviousPage) break;
+          before = page.pageInfo.startCursor;
+        }
+        const [from, to] = [all.edges[2]?.cursor ?? null, all.edges[7]?.cursor ?? null];
+        expect(
+          ids((await both({ ...variables, first: 100, after: from, before: to })).edges.map((e) => e.node)),
+        ).toEqual(ids(all.edges.slice(3, 7).map((e) => e.node)));
+        await both({ ...variables, last: 2, after: from, before: to });
+      }
+    }
+    // Every walk had pages to turn.
+    expect(pages).toBeGreaterThan(50);
   });
 
   it("orders by TITLE ascending, ties broken by id, walked both ways", async () => {

@@ -157,6 +157,31 @@ describe("SQL statements per request", () => {
     expect(withOwner.filter(mentionsUsers).length).toBeGreaterThan(0);
   });
 
+  it("a REST list by status at most is one statement: the page, the change head and the count together", async () => {
+    const token = tokenFor(50);
+    for (const query of ["", "?limit=10", "?status=pending&limit=10", "?status=completed"]) {
+      const statements = await statementsOf(async () => {
+        const list = listOf(await rest(t, "GET", `/api/statements-50/tasks${query}`, { token }));
+        expect(list.meta.total).toBe(query.includes("completed") ? 0 : 50);
+      });
+      expect(statements, query).toHaveLength(1);
+    }
+    // Any other list is read between two reads of the head: the head, the page, its count, the head.
+    const searched = await statementsOf(async () => {
+      expect(listOf(await rest(t, "GET", "/api/statements-50/tasks?q=task&limit=10", { token })).meta.total).toBe(50);
+    });
+    expect(searched).toHaveLength(4);
+    // With a cursor, too: the next page, its head and its count in one.
+    const first = listOf(await rest(t, "GET", "/api/statements-50/tasks?limit=10", { token }));
+    const next = await statementsOf(async () => {
+      const page = listOf(
+        await rest(t, "GET", `/api/statements-50/tasks?limit=10&cursor=${first.meta.next_cursor}`, { token }),
+      );
+      expect(page.data.map((task) => task.title)).not.toContain(first.data[0]?.title);
+    });
+    expect(next).toHaveLength(1);
+  });
+
   it("totalCount is counted only when it is asked for", async () => {
     const token = tokenFor(50);
     const count = (statements: string[]) => statements.filter((sql) => /\bCOUNT\s*\(/i.test(sql)).length;
@@ -184,38 +209,67 @@ describe("label statements, only where there is something to do", () => {
     for (const title of ["a", "b", "c"]) {
       dataOf(await execute(t, CreateTask, { input: { title, labels: [title, "shared"] } }, token));
     }
+    const bare = await mintToken("statements-no-labels");
+    for (const title of ["x", "y"]) dataOf(await execute(t, CreateTask, { input: { title } }, bare));
+    const labelsOf = (tasks: { edges: { node: { labels: { name: string }[] } }[] }) =>
+      tasks.edges.map((edge) => edge.node.labels.map((label) => label.name));
+    const isPage = (sql: string) => /\bFROM tasks\b/.test(sql) && /\bLIMIT\b/.test(sql);
+
+    // The hot list (by status at most, newest first) reads the labels in the page's own statement.
+    for (const [who, expected] of [
+      [
+        token,
+        [
+          ["c", "shared"],
+          ["b", "shared"],
+          ["a", "shared"],
+        ],
+      ],
+      [bare, [[], []]],
+    ] as const) {
+      const statements = await labelStatementsOf(async () => {
+        expect(labelsOf(dataOf(await execute(t, ListTasks, { first: 10 }, who)).tasks)).toEqual(expected);
+      });
+      expect(statements).toHaveLength(1);
+      expect(statements.every(isPage)).toBe(true);
+    }
+
+    // Any other list: one statement for the labels of the page, none when no task on it has any.
     const page = await labelStatementsOf(async () => {
-      const { tasks } = dataOf(await execute(t, ListTasks, { first: 10 }, token));
-      expect(tasks.edges.map((edge) => edge.node.labels.map((label) => label.name))).toEqual([
+      const { tasks } = dataOf(await execute(t, ListTasks, { first: 10, filter: { priorities: ["NONE"] } }, token));
+      expect(labelsOf(tasks)).toEqual([
         ["c", "shared"],
         ["b", "shared"],
         ["a", "shared"],
       ]);
     });
     expect(page).toHaveLength(1);
-
-    const bare = await mintToken("statements-no-labels");
-    for (const title of ["x", "y"]) dataOf(await execute(t, CreateTask, { input: { title } }, bare));
+    expect(page.some(isPage)).toBe(false);
     const none = await labelStatementsOf(async () => {
-      const { tasks } = dataOf(await execute(t, ListTasks, { first: 10 }, bare));
-      expect(tasks.edges.map((edge) => edge.node.labels)).toEqual([[], []]);
+      const { tasks } = dataOf(await execute(t, ListTasks, { first: 10, filter: { priorities: ["NONE"] } }, bare));
+      expect(labelsOf(tasks)).toEqual([[], []]);
     });
     expect(none).toEqual([]);
-    // REST reads a page, its labels and the change head together (src/schema/task.ts, resolveTaskList).
-    const restPage = await labelStatementsOf(async () => {
-      const list = listOf(await rest(t, "GET", "/api/statements-labels/tasks", { token }));
-      expect(list.data.map((task) => task.labels)).toEqual([
-        ["c", "shared"],
-        ["b", "shared"],
-        ["a", "shared"],
-      ]);
-    });
-    expect(restPage).toHaveLength(1);
-    const restNone = await labelStatementsOf(async () => {
-      const list = listOf(await rest(t, "GET", "/api/statements-no-labels/tasks", { token: bare }));
-      expect(list.data.map((task) => task.labels)).toEqual([[], []]);
-    });
-    expect(restNone).toEqual([]);
+
+    // REST reads a page, its labels, its count and the change head together (src/schema/task.ts, resolveTaskList).
+    for (const [who, user, expected] of [
+      [
+        token,
+        "statements-labels",
+        [
+          ["c", "shared"],
+          ["b", "shared"],
+          ["a", "shared"],
+        ],
+      ],
+      [bare, "statements-no-labels", [[], []]],
+    ] as const) {
+      const statements = await statementsSent(t, async () => {
+        const list = listOf(await rest(t, "GET", `/api/${user}/tasks`, { token: who }));
+        expect(list.data.map((task) => task.labels)).toEqual(expected);
+      });
+      expect(statements).toHaveLength(1);
+    }
   });
 
   it("adding or removing no labels touches no label table; existing labels are found without the per-user lock", async () => {

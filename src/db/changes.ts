@@ -37,15 +37,23 @@ export const taskColumns = Prisma.sql`id::text AS id, user_id AS "userId", title
   label_count AS "labelCount"`;
 
 /**
- * The whole task in row `t` (with the columns of `taskColumns`) and its
- * labels, as JSON in the shape reviveTask reads.
+ * The labels of one task (its id and owner as SQL expressions) as JSON, by
+ * name, in the shape reviveLabels reads: [{ label: { id, name, ... } }].
  */
-const snapshotOfT = Prisma.sql`to_jsonb(t) || jsonb_build_object('labels', COALESCE((
+export function labelsJson(taskId: Prisma.Sql, userId: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`COALESCE((
     SELECT jsonb_agg(jsonb_build_object('label', to_jsonb(l)) ORDER BY l."nameKey", l.id)
     FROM (SELECT l.id::text AS id, l.user_id AS "userId", l.name, l.name_key AS "nameKey", l.color,
             l.created_at AS "createdAt", l.updated_at AS "updatedAt"
           FROM task_labels tl JOIN labels l ON l.id = tl.label_id AND l.user_id = tl.user_id
-          WHERE tl.task_id = t.id::uuid AND tl.user_id = t."userId") l), '[]'::jsonb))`;
+          WHERE tl.task_id = ${taskId} AND tl.user_id = ${userId}) l), '[]'::jsonb)`;
+}
+
+/**
+ * The whole task in row `t` (with the columns of `taskColumns`) and its
+ * labels, as JSON in the shape reviveTask reads.
+ */
+const snapshotOfT = Prisma.sql`to_jsonb(t) || jsonb_build_object('labels', ${labelsJson(Prisma.sql`t.id::uuid`, Prisma.sql`t."userId"`)})`;
 
 /**
  * One statement that writes one task (`write` returns its row with the

@@ -3,7 +3,7 @@ import { addDays, dayOf, startOfDay } from "../calendar.js";
 import { BadUserInputError, ConflictError, IdempotencyKeyReusedError, NotFoundError } from "../errors.js";
 import { type Label, Prisma, type PrismaClient, type Task, type User } from "../generated/prisma/client.js";
 import { isStorableText } from "../text.js";
-import { recordChanges, taskColumns, withChange } from "./changes.js";
+import { labelsJson, recordChanges, taskColumns, withChange } from "./changes.js";
 import { addLabelsTo, labelIdsFor, labelKey, removeLabelsFrom, setTaskLabels } from "./labels.js";
 
 /**
@@ -94,6 +94,22 @@ export interface TaskPage<T> {
    * (headAndCount). Otherwise undefined.
    */
   countsByStatus: TaskStatus | undefined;
+  /**
+   * The user's change head in the page's own snapshot, when it was asked for
+   * (`oneStatement.head`) and the list is one that is read in a single
+   * statement (see pageInOneStatement). Otherwise undefined.
+   */
+  head?: bigint | undefined;
+}
+
+/** What the hot list's one statement reads besides the page (see pageInOneStatement). */
+export interface OneStatement {
+  /** The user's change head. */
+  head: boolean;
+  /** How many tasks match. */
+  count: boolean;
+  /** Each task's labels: the rows then carry `labels`, as StoredTask does. */
+  labels: boolean;
 }
 
 /**
@@ -108,6 +124,7 @@ export async function listTasks<T extends Pick<Task, "id" | TaskOrderField>>(
   prisma: Db,
   options: ListTasksOptions,
   query: TaskQuery = {},
+  oneStatement: OneStatement | undefined = undefined,
 ): Promise<TaskPage<T>> {
   const { first, last, after, before, orderBy } = options;
   if (first != null && last != null) {
@@ -127,6 +144,21 @@ export async function listTasks<T extends Pick<Task, "id" | TaskOrderField>>(
 
   // Reading backward: walk the order in reverse, then put the page right.
   const direction: SortDirection = backward === (orderBy.direction === "asc") ? "desc" : "asc";
+  // The hot list, when the caller can take its rows as they are (no relations loaded with them).
+  if (oneStatement && orderBy.field === "createdAt" && filtersByStatusAlone(filter)) {
+    const [start, end] = backward ? [beforeKey, afterKey] : [afterKey, beforeKey];
+    const page = await pageInOneStatement(prisma, filter, { size, direction, start, end, ...oneStatement });
+    if (backward) page.tasks.reverse();
+    return {
+      tasks: page.tasks as unknown as T[],
+      hasNextPage: backward ? beforeKey !== undefined : page.more,
+      hasPreviousPage: backward ? page.more : afterKey !== undefined,
+      cursorOf: (task) => encodeCursor(orderBy.field, task),
+      totalCount: () => (page.count === undefined ? prisma.task.count({ where: filter }) : Promise.resolve(page.count)),
+      countsByStatus: undefined,
+      head: page.head,
+    };
+  }
   const rows: T[] = [];
   for (const range of rangesOf(segmentsOf(orderBy.field), orderBy.direction, afterKey, beforeKey, backward)) {
     const take = size + 1 - rows.length;
@@ -160,6 +192,72 @@ export async function listTasks<T extends Pick<Task, "id" | TaskOrderField>>(
 /** Whether the list's filter (as `matching` built it) is the user and the status, nothing more. */
 function filtersByStatusAlone(filter: Prisma.TaskWhereInput): boolean {
   return Object.keys(filter).every((key) => key === "userId" || key === "isCompleted");
+}
+
+/**
+ * The hot list (a user's tasks in creation order, by status at most) with,
+ * as asked, the user's change head and the count of that status, in one
+ * statement: all of one snapshot by construction, in one round trip instead
+ * of up to three (the head before the page, the page, the head and count
+ * after it). The page is the same index range listTasks reads through
+ * Prisma: the rows strictly beyond the cursors in (created_at, id) order,
+ * with a redundant bound on created_at so that the scan starts at the cursor.
+ */
+async function pageInOneStatement(
+  db: Db,
+  filter: Prisma.TaskWhereInput,
+  page: {
+    size: number;
+    /** The order the page is read in (reversed from the list's when reading backward). */
+    direction: SortDirection;
+    /** The cursor the walk starts beyond (`after`; `before` reading backward), and the one it stops at. */
+    start: CursorKey | undefined;
+    end: CursorKey | undefined;
+  } & OneStatement,
+): Promise<{ tasks: Task[]; more: boolean; head: bigint | undefined; count: number | undefined }> {
+  const userId = filter.userId as string;
+  const status =
+    typeof filter.isCompleted === "boolean" ? Prisma.sql`AND is_completed = ${filter.isCompleted}` : Prisma.empty;
+  // Rows ahead of the walk's start, and behind its end, in the walk's order.
+  const bound = (key: CursorKey | undefined, ahead: boolean) => {
+    if (key === undefined) return Prisma.empty;
+    const value = key.value as Date;
+    return ahead === (page.direction === "desc")
+      ? Prisma.sql`AND created_at <= ${value} AND (created_at, id) < (${value}::timestamptz, ${key.id}::uuid)`
+      : Prisma.sql`AND created_at >= ${value} AND (created_at, id) > (${value}::timestamptz, ${key.id}::uuid)`;
+  };
+  const order = page.direction === "desc" ? Prisma.sql`DESC` : Prisma.sql`ASC`;
+  // A task's count of labels says when there are none to read.
+  const labels = page.labels
+    ? Prisma.sql`CASE WHEN label_count > 0 THEN ${labelsJson(Prisma.sql`tasks.id`, Prisma.sql`tasks.user_id`)} ELSE '[]'::jsonb END AS labels`
+    : Prisma.sql`NULL::jsonb AS labels`;
+  const head = page.head ? Prisma.sql`(SELECT change_seq FROM users WHERE id = ${userId})` : Prisma.sql`NULL::bigint`;
+  const count = page.count
+    ? Prisma.sql`(SELECT count(*)::int FROM tasks WHERE user_id = ${userId} ${status})`
+    : Prisma.sql`NULL::int`;
+  const rows = await db.$queryRaw<
+    (Partial<Omit<Task, "labels">> & { head: bigint | null; count: number | null; labels: Prisma.JsonValue })[]
+  >`
+    SELECT h.head, h.count, p.* FROM
+      (SELECT ${head} AS head, ${count} AS count) h
+    LEFT JOIN LATERAL (
+      SELECT ${taskColumns}, ${labels} FROM tasks
+      WHERE user_id = ${userId} ${status} ${bound(page.start, true)} ${bound(page.end, false)}
+      ORDER BY created_at ${order}, id ${order}
+      LIMIT ${page.size + 1}
+    ) p ON true
+    ORDER BY p."createdAt" ${order}, p.id::uuid ${order}`;
+  const [first] = rows;
+  const tasks = rows.flatMap(({ head: _head, count: _count, labels, ...task }) =>
+    task.id == null ? [] : [page.labels ? { ...(task as Task), labels: reviveLabels(labels) } : (task as Task)],
+  );
+  return {
+    tasks: tasks.slice(0, page.size),
+    more: tasks.length > page.size,
+    // A user not yet written to has no row: no change yet.
+    head: page.head ? BigInt(first?.head ?? 0n) : undefined,
+    count: first?.count ?? undefined,
+  };
 }
 
 /**
@@ -620,18 +718,25 @@ export function reviveTask(stored: Prisma.JsonValue): StoredTask {
     dueAllDay: task.dueAllDay === true,
     priority: Number(task.priority ?? 0),
     labelCount: labels.length,
-    labels: labels.map(({ label }) => ({
-      label: {
-        id: String(label.id),
-        userId: String(label.userId),
-        name: String(label.name),
-        nameKey: String(label.nameKey),
-        color: label.color == null ? null : String(label.color),
-        createdAt: date(label.createdAt),
-        updatedAt: date(label.updatedAt),
-      },
-    })),
+    labels: reviveLabels(task.labels),
   };
+}
+
+/** A task's labels as labelsJson (src/db/changes.ts) writes them. */
+function reviveLabels(stored: unknown): { label: Label }[] {
+  const date = (value: unknown) => new Date(String(value));
+  const labels = Array.isArray(stored) ? (stored as { label: Record<string, unknown> }[]) : [];
+  return labels.map(({ label }) => ({
+    label: {
+      id: String(label.id),
+      userId: String(label.userId),
+      name: String(label.name),
+      nameKey: String(label.nameKey),
+      color: label.color == null ? null : String(label.color),
+      createdAt: date(label.createdAt),
+      updatedAt: date(label.updatedAt),
+    },
+  }));
 }
 
 export interface TaskChanges {

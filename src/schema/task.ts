@@ -15,6 +15,7 @@ import {
   findTask,
   headAndCount,
   listTasks,
+  type OneStatement,
   removeTaskLabels,
   type TaskOrderField,
   type TaskPriority,
@@ -328,33 +329,52 @@ type TaskListArgs = InputShapeFromFields<ReturnType<typeof taskListArgs>>;
  * that cursor, so that following the changes from it starts exactly where
  * the page left off.
  *
- * Every write of a user's tasks raises the user's head in its own
- * transaction, so when the head reads the same before and after the page,
+ * The hot list (by status at most, in creation order: REST's default) is
+ * read with the user's change head and count in one statement, one snapshot
+ * by construction (listTasks' pageInOneStatement). Any other list is read between
+ * two reads of the head: every write of a user's tasks raises the head in
+ * its own transaction, so when it reads the same before and after the page,
  * no write committed in between and every statement read the state at that
- * head. That is the usual case, and costs two small reads (the second also
- * counting, when the count is by status alone) instead of a REPEATABLE READ
- * transaction: BEGIN, the page, the count, the head and COMMIT, each a round
- * trip, and Prisma's interactive-transaction bookkeeping. When a write did
- * land in between, the page is read again in such a transaction: one
- * snapshot by construction. Measured (npm run bench, W1 REST, one process,
- * LOG_LEVEL=info, interleaved with the commit before): 363 → 471 req/s,
- * 2.89 → 2.25 ms of service CPU per request, 6 → 3 statements.
+ * head. When a write did land in between, the page is
+ * read again in a REPEATABLE READ transaction: one snapshot by construction.
+ * Measured (npm run bench, W1 REST, one process, LOG_LEVEL=info,
+ * interleaved with the commit before): the head before and after instead
+ * of a transaction, 363 → 471 req/s, 6 → 3 statements; the one statement,
+ * see the README's Performance section.
  */
 export async function resolveTaskList(userId: string, args: TaskListArgs, context: Context, info: GraphQLResolveInfo) {
   const asked = fieldNamesAt(info, []);
-  if (!asked.has("changeCursor")) return taskList(context.prisma, userId, args, context, info);
-  const head = await headOf(context.prisma, userId);
+  if (!asked.has("changeCursor")) {
+    return taskList(context.prisma, userId, args, context, info, { head: false, count: asked.has("totalCount") });
+  }
+  // The hot list needs no head before it: its statement reads its own.
+  const before = isHotList(args) ? undefined : await headOf(context.prisma, userId);
   const page = await pageAtHead(context.prisma, userId, args, context, info, asked);
-  if (page.head === head) return page;
+  if (page.head === (page.snapshotHead ?? before)) return page;
   return context.prisma.$transaction((tx) => pageAtHead(tx, userId, args, context, info, asked), {
     isolationLevel: "RepeatableRead",
   });
 }
 
 /**
+ * Whether listTasks reads this list in one statement with the head: by
+ * status alone, in creation order. (Should the two ever disagree, the page
+ * is read again in a transaction: slower, never wrong.)
+ */
+function isHotList(args: TaskListArgs): boolean {
+  const { status: _status, timeZone: _timeZone, ...others } = args.filter ?? {};
+  return (
+    (args.orderBy?.field ?? "createdAt") === "createdAt" &&
+    Object.values(others).every((value) => value === null || value === undefined)
+  );
+}
+
+/**
  * The page with everything it was asked for read now (its labels, its
- * count), not later by field resolvers, and then the head: the count, when
- * it is by status alone, in the same statement as the head.
+ * count), not later by field resolvers, and the head they are all of:
+ * `snapshotHead` when the page's own statement read them all; otherwise
+ * `head`, read last (with the count, when that is by status alone), for
+ * resolveTaskList to check against the head it read before.
  */
 async function pageAtHead(
   db: Parameters<typeof listTasks>[0],
@@ -364,7 +384,16 @@ async function pageAtHead(
   info: GraphQLResolveInfo,
   asked: Set<string>,
 ) {
-  const connection = await taskList(db, userId, args, context, info);
+  const connection = await taskList(db, userId, args, context, info, { head: true, count: asked.has("totalCount") });
+  if (connection.head !== undefined) {
+    // Read in one statement, with its labels and count if asked for.
+    return {
+      ...connection,
+      head: connection.head,
+      snapshotHead: connection.head,
+      changeCursor: formatChangeCursor(connection.head),
+    };
+  }
   // The Task.labels field uses what a row carries.
   if (fieldNamesAt(info, ["edges", "node"]).has("labels")) {
     const nodes = connection.edges.map((edge) => edge.node);
@@ -384,6 +413,7 @@ async function pageAtHead(
   return {
     ...connection,
     head,
+    snapshotHead: undefined,
     changeCursor: formatChangeCursor(head),
     totalCount: () => (totalCount === undefined ? connection.totalCount() : Promise.resolve(totalCount)),
   };
@@ -395,6 +425,7 @@ async function taskList(
   args: TaskListArgs,
   context: Context,
   info: GraphQLResolveInfo,
+  oneStatement: Omit<OneStatement, "labels">,
 ) {
   const orderBy = { field: args.orderBy?.field ?? "createdAt", direction: args.orderBy?.direction ?? "desc" } as const;
   const page = await listTasks<TaskRow>(
@@ -415,6 +446,7 @@ async function taskList(
       maxPageSize: context.maxPageSize,
     },
     taskQuery(context, info, ["edges", "node"], orderBy.field),
+    { ...oneStatement, labels: fieldNamesAt(info, ["edges", "node"]).has("labels") },
   );
   // Cursors are made only when asked for: most clients want endCursor alone.
   const edges = page.tasks.map((task) => ({
@@ -438,6 +470,7 @@ async function taskList(
     },
     totalCount: page.totalCount,
     countsByStatus: page.countsByStatus,
+    head: page.head,
   };
 }
 

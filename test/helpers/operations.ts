@@ -106,6 +106,23 @@ export const ListTasks = graphql(`
   }
 `);
 
+/** ListTasks with the change cursor of the same snapshot: the hot list is then read in one statement. */
+export const ListTasksAtHead = graphql(`
+  query ListTasksAtHead(
+    $first: Int
+    $after: String
+    $last: Int
+    $before: String
+    $filter: TaskFilter
+    $orderBy: TaskOrder
+  ) {
+    tasks(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {
+      changeCursor
+      ...TaskPageFields
+    }
+  }
+`);
+
 /** The same page through `tasks` and through `viewer.tasks`, which must agree. */
 export const ListTasksWithViewer = graphql(`
   query ListTasksWithViewer(
