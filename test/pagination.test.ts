@@ -234,10 +234,11 @@ describe("tasks pagination", () => {
       const plain = dataOf(await execute(t, ListTasks, throughPrisma, token)).tasks;
       t.queries.length = 0;
       const { changeCursor, ...atHead } = dataOf(await execute(t, ListTasksAtHead, variables, token)).tasks;
-      // One statement: the page, the head and the count together (the owner, asked for too, is another).
+      // One statement: the page, the head and the count together (the owner, asked for too, is another);
+      // an empty page has no row to carry them, and is read again joined to them.
       const reads = t.queries.filter((sql) => !/^SELECT "public"\."users"\./.test(sql));
-      expect(reads, reads.join("\n")).toHaveLength(1);
-      expect(reads[0]).toMatch(/change_seq[\s\S]*count\(\*\)[\s\S]*FROM tasks/);
+      expect(reads, reads.join("\n")).toHaveLength(atHead.edges.length === 0 ? 2 : 1);
+      for (const sql of reads) expect(sql).toMatch(/change_seq[\s\S]*count\(\*\)[\s\S]*FROM tasks/);
       expect(atHead).toEqual(plain);
       expect(changeCursor).toBe(head);
       return plain;
@@ -267,6 +268,9 @@ describe("tasks pagination", () => {
           ids((await both({ ...variables, first: 100, after: from, before: to })).edges.map((e) => e.node)),
         ).toEqual(ids(all.edges.slice(3, 7).map((e) => e.node)));
         await both({ ...variables, last: 2, after: from, before: to });
+        // Beyond either end: an empty page, still with its head and count.
+        expect((await both({ ...variables, first: 3, after: all.edges.at(-1)?.cursor ?? null })).edges).toEqual([]);
+        expect((await both({ ...variables, last: 3, before: all.edges[0]?.cursor ?? null })).edges).toEqual([]);
       }
     }
     // Every walk had pages to turn.
@@ -461,6 +465,27 @@ describe("tasks pagination", () => {
       const notDate = Buffer.from(JSON.stringify(["c", "not a date", randomUUID()]));
       expectBadInput(await page(token, { after: notUuid.toString("base64url") }), "after");
       expectBadInput(await page(token, { after: notDate.toString("base64url") }), "after");
+    });
+
+    it("refuses crafted cursors of the wrong shape: an object with a length, a null date where dates are required", async () => {
+      const cursor = (raw: unknown) => Buffer.from(JSON.stringify(raw)).toString("base64url");
+      const lengthy = cursor({ length: 3, 0: "c", 1: new Date().toISOString(), 2: randomUUID() });
+      expectBadInput(await page(token, { first: 5, after: lengthy }), "after");
+      // Only a due-date cursor may carry no value (a task without a due date).
+      for (const [tag, field] of [
+        ["c", "CREATED_AT"],
+        ["u", "UPDATED_AT"],
+        ["t", "TITLE"],
+      ] as const) {
+        const orderBy = { field, direction: "DESC" } as const;
+        expectBadInput(await page(token, { first: 5, after: cursor([tag, null, randomUUID()]), orderBy }), "after");
+      }
+      const undated = await page(token, {
+        first: 5,
+        after: cursor(["d", null, randomUUID()]),
+        orderBy: { field: "DUE", direction: "ASC" },
+      });
+      expect(undated.errors).toBeUndefined();
     });
 
     it("refuses a crafted cursor with a date the database cannot hold as bad input, not an internal error", async () => {

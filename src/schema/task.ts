@@ -553,7 +553,8 @@ builder.queryFields((t) => ({
     nullable: true,
     description: "One of the caller's tasks by id, or null if the caller has no such task.",
     args: { id: t.arg.id({ required: true, validate: taskId }) },
-    resolve: (query, _root, args, context) => findTask(context.prisma, context.viewer.id, String(args.id), query),
+    resolve: (_query, _root, args, context, info) =>
+      findTask(context.prisma, context.viewer.id, String(args.id), { labels: fieldNamesAt(info, []).has("labels") }),
   }),
   tasks: t.withAuth({ loggedIn: true }).field({
     type: TaskConnection,
