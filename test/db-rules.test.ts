@@ -231,6 +231,14 @@ describe("labels", () => {
       field: "labels",
       message: rule,
     });
+    // A create made retry-safe by a key goes its own way to the same rule.
+    const keyed = await execute(
+      t,
+      CreateTask,
+      { input: { title: "x", labels: ["over"] } },
+      { token: user.token, headers: { "idempotency-key": randomUUID() } },
+    );
+    expect(problemOf(keyed)).toEqual({ field: "labels", message: rule });
     expect(problemOf(await execute(t, UpdateTask, { id: task.id, input: { labels: ["over"] } }, user.token))).toEqual({
       field: "labels",
       message: rule,

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { CreateTaskInput } from "./gql/graphql.js";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { codesOf, execute } from "./helpers/graphql.js";
@@ -143,6 +143,19 @@ describe("Idempotency-Key on creates", () => {
     expect(await tasksOf("idem-alice")).toBe(before + 1);
   });
 
+  it("a keyed create records its change once, with its labels; the retry records none", async () => {
+    const key = randomUUID();
+    const first = await post(alice, key, { title: "Logged", labels: ["Log"] });
+    const id = (first.body as { data: { id: string } }).data.id;
+    const events = () => t.db.prisma.taskEvent.findMany({ where: { userId: "idem-alice", taskId: id } });
+    const [event, ...others] = await events();
+    expect(others).toEqual([]);
+    expect(event?.kind).toBe("CREATED");
+    expect(event?.task).toMatchObject({ id, title: "Logged", labels: [{ label: { name: "Log" } }] });
+    expect((await post(alice, key, { title: "Logged", labels: ["Log"] })).status).toBe(201);
+    expect(await events()).toHaveLength(1);
+  });
+
   it("keys are per user: another user's same key makes their own task", async () => {
     const key = randomUUID();
     const mine = await post(alice, key, { title: "Shared key" });
@@ -170,6 +183,25 @@ describe("Idempotency-Key on creates", () => {
     const again = await post(alice, key, { title: "Old" });
     expect(again.status).toBe(201);
     expect(await tasksOf("idem-alice")).toBe(before + 1);
+  });
+
+  it("a key answers retries until the very instant it expires, and from then on is forgotten", async () => {
+    const key = randomUUID();
+    const idOf = (response: Awaited<ReturnType<typeof post>>) => (response.body as { data: { id: string } }).data.id;
+    const first = await post(alice, key, { title: "Edge" });
+    // A minute ahead: well inside the token's lifetime, so that only the key's clock is at stake.
+    const expiry = new Date(Date.now() + 60_000);
+    await t.db.prisma.idempotencyKey.updateMany({ where: { key }, data: { expiresAt: expiry } });
+    try {
+      vi.useFakeTimers({ toFake: ["Date"], now: expiry.getTime() - 1 });
+      expect(idOf(await post(alice, key, { title: "Edge" }))).toBe(idOf(first));
+      vi.setSystemTime(expiry);
+      const anew = await post(alice, key, { title: "Edge" });
+      expect(anew.status).toBe(201);
+      expect(idOf(anew)).not.toBe(idOf(first));
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("refuses a malformed key with 400 and writes nothing", async () => {

@@ -170,6 +170,12 @@ describe("tasks pagination", () => {
       expect(to).not.toBeNull();
       const between = await pageOf(token, { first: 100, after: from, before: to });
       expect(ids(between.edges.map((edge) => edge.node))).toEqual(expected.slice(13, 40));
+      // Read through Prisma (every priority: not a list by status alone), a page that ends at `before` is not the
+      // whole list, so its count is still everything's.
+      const priorities = ["NONE", "LOW", "MEDIUM", "HIGH", "URGENT"] as const;
+      const upTo = await pageOf(token, { first: 100, before: to, filter: { priorities: [...priorities] } });
+      expect(ids(upTo.edges.map((edge) => edge.node))).toEqual(expected.slice(0, 40));
+      expect(upTo.totalCount).toBe(57);
     });
 
     it("the default page size is 20", async () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "./helpers/app.js";
 import { dataOf, execute } from "./helpers/graphql.js";
@@ -8,6 +9,7 @@ import {
   GetTask,
   GetTaskTitle,
   ListTasks,
+  ListTasksAtHead,
   ListTaskTitles,
   RemoveTaskLabels,
   ToggleTaskCompletedBrief,
@@ -181,6 +183,73 @@ describe("SQL statements per request", () => {
       expect(page.data.map((task) => task.title)).not.toContain(first.data[0]?.title);
     });
     expect(next).toHaveLength(1);
+  });
+
+  it("any other list with its change cursor: the head, the page, and the head with the count by status", async () => {
+    const token = tokenFor(50);
+    const byTitle = { field: "TITLE", direction: "ASC" } as const;
+    for (const filter of [undefined, { status: "OPEN" }] as const) {
+      const statements = await statementsOf(async () => {
+        const { tasks } = dataOf(await execute(t, ListTasksAtHead, { first: 10, orderBy: byTitle, filter }, token));
+        expect(tasks.totalCount).toBe(50);
+        expect(tasks.edges).toHaveLength(10);
+      });
+      // The owner each task's fields ask for is one more.
+      const own = statements.filter((sql) => !/^SELECT "public"\."users"\./.test(sql));
+      expect(own, own.join("\n")).toHaveLength(3);
+      expect(statements.filter((sql) => /\bcount\(/i.test(sql))).toHaveLength(1);
+    }
+  });
+
+  it("a task created without labels is one statement; a write to a missing task, one", async () => {
+    const token = tokenFor(5);
+    const created = await statementsOf(async () => {
+      expect((await rest(t, "POST", "/api/statements-5/tasks", { token, body: { title: "one" } })).status).toBe(201);
+    });
+    expect(created).toHaveLength(1);
+    const missing = `/api/statements-5/tasks/${randomUUID()}`;
+    for (const [method, path] of [
+      ["DELETE", missing],
+      ["PUT", missing],
+      ["PATCH", `${missing}/complete`],
+    ] as const) {
+      const sent = await statementsOf(async () => {
+        const body = method === "PUT" ? { title: "none" } : undefined;
+        expect((await rest(t, method, path, { token, body })).status).toBe(404);
+      });
+      // Of a transaction, only what it does.
+      const statements = sent.filter((sql) => !/^(BEGIN|COMMIT|ROLLBACK|-- Implicit)/i.test(sql.trim()));
+      expect(statements, `${method}: ${statements.join("\n")}`).toHaveLength(1);
+    }
+  });
+
+  it("a page by due date that its first range fills reads no second range", async () => {
+    const user = "statements-due";
+    const token = await mintToken(user);
+    expect(dataOf(await execute(t, ViewerId, {}, token)).viewer.id).toBe(user);
+    await t.db.prisma.task.createMany({
+      data: Array.from({ length: 6 }, (_, i) => ({
+        userId: user,
+        title: `due ${i}`,
+        dueAt: i < 3 ? new Date(Date.UTC(2027, 0, i + 1)) : null,
+      })),
+    });
+    const byDue = { field: "DUE", direction: "ASC" } as const;
+    const pages = (statements: string[]) => statements.filter((sql) => /\bLIMIT\b/.test(sql) && !mentionsUsers(sql));
+    // Two of the three with a due date, and a third to tell there is more: the first range alone.
+    const full = await statementsOf(async () => {
+      const { tasks } = dataOf(await execute(t, ListTasks, { first: 2, orderBy: byDue }, token));
+      expect(tasks.edges.map((edge) => edge.node.title)).toEqual(["due 0", "due 1"]);
+      expect(tasks.pageInfo.hasNextPage).toBe(true);
+    });
+    expect(pages(full)).toHaveLength(1);
+    // Four: the three with one, then the rest from the second range.
+    const both = await statementsOf(async () => {
+      const { tasks } = dataOf(await execute(t, ListTasks, { first: 4, orderBy: byDue }, token));
+      expect(tasks.edges.map((edge) => edge.node.title).slice(0, 3)).toEqual(["due 0", "due 1", "due 2"]);
+      expect(tasks.pageInfo.hasNextPage).toBe(true);
+    });
+    expect(pages(both)).toHaveLength(2);
   });
 
   it("totalCount is counted only when it is asked for", async () => {
