@@ -108,14 +108,7 @@ export const ListTasks = graphql(`
 
 /** ListTasks with the change cursor of the same snapshot: the hot list is then read in one statement. */
 export const ListTasksAtHead = graphql(`
-  query ListTasksAtHead(
-    $first: Int
-    $after: String
-    $last: Int
-    $before: String
-    $filter: TaskFilter
-    $orderBy: TaskOrder
-  ) {
+  query ListTasksAtHead($first: Int, $after: String, $last: Int, $before: String, $filter: TaskFilter, $orderBy: TaskOrder) {
     tasks(first: $first, after: $after, last: $last, before: $before, filter: $filter, orderBy: $orderBy) {
       changeCursor
       ...TaskPageFields
